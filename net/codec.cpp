@@ -1,0 +1,342 @@
+// JSON <-> typed protocol messages (PROTOCOL.md §1, §5, §11).
+//
+// decode() is on the hot path (one call per client message), so it parses into a monotonic
+// arena backed by a stack buffer (no heap traffic for ordinary messages), looks fields up in
+// place, and copies out only the strings the typed message keeps.
+#include "net/codec.hpp"
+
+#include "net/ws_frame.hpp"
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <unordered_set>
+#include <utility>
+
+namespace tether::codec {
+namespace json = boost::json;
+
+namespace {
+
+// ---- limits of §11 ------------------------------------------------------------------------
+constexpr std::size_t max_id_bytes = 128;
+constexpr std::size_t max_token_bytes = 8192;
+constexpr std::size_t max_file_ids = 1000;
+// Longest piece of a client-chosen type name quoted back in an error message.
+constexpr std::size_t max_quoted_type_bytes = 64;
+// Arena for one parsed message: covers typical control messages and registers of a few dozen
+// ids without touching the heap; larger messages spill to the default resource.
+constexpr std::size_t arena_bytes = 4096;
+
+constexpr char id_rule[] = "1-128 characters of [A-Za-z0-9_.:@-]";
+constexpr char user_id_rule[] = "1-128 characters of [A-Za-z0-9_.@-]";
+
+// Character classes: bit 1 = allowed in an id, bit 2 = allowed in a user id.
+constexpr std::array<unsigned char, 256> make_id_table() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = 3;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = 3;
+  for (int c = '0'; c <= '9'; ++c) t[c] = 3;
+  t['_'] = t['.'] = t['@'] = t['-'] = 3;
+  t[':'] = 1;
+  return t;
+}
+constexpr std::array<unsigned char, 256> id_table = make_id_table();
+
+bool valid_chars(std::string_view s, unsigned char mask) {
+  if (s.empty() || s.size() > max_id_bytes) return false;
+  for (char c : s)
+    if (!(id_table[static_cast<unsigned char>(c)] & mask)) return false;
+  return true;
+}
+
+// ---- field access -------------------------------------------------------------------------
+
+std::string_view as_view(const json::string& s) { return {s.data(), s.size()}; }
+
+// A prefix of `s` of at most `max` bytes that does not end inside a UTF-8 sequence (the input
+// is valid UTF-8; the error we build from it must stay valid UTF-8).
+std::string_view utf8_prefix(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+// The value of `name` (or of its camelCase alias), or nullptr when absent or null.
+// The snake_case spelling wins when both are present.
+const json::value* find(const json::object& obj, json::string_view name,
+                        json::string_view alias = {}) {
+  if (auto it = obj.find(name); it != obj.end() && !it->value().is_null()) return &it->value();
+  if (!alias.empty())
+    if (auto it = obj.find(alias); it != obj.end() && !it->value().is_null()) return &it->value();
+  return nullptr;
+}
+
+// Reads typed fields out of one message object, keeping the first error. Once an error is
+// recorded, later reads do nothing (no exceptions on the bad-client path).
+class field_reader {
+public:
+  explicit field_reader(const json::object& obj) : obj_(obj) {}
+
+  bool failed() const { return field_ != nullptr; }
+  const char* field() const { return field_; }
+  std::string& message() { return message_; }
+
+  // An id of §11: valid_user_id for user ids, valid_id otherwise.
+  std::optional<std::string> id(const char* name, json::string_view alias, bool user, bool required) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name, alias);
+    const char* rule = user ? user_id_rule : id_rule;
+    if (!v) {
+      if (required) fail(name, " is required");
+      return std::nullopt;
+    }
+    const json::string* s = v->if_string();
+    if (!s) return fail(name, " must be a string of ", rule);
+    std::string_view sv = as_view(*s);
+    if (!(user ? valid_user_id(sv) : valid_id(sv))) return fail(name, " must be ", rule);
+    return std::string(sv);
+  }
+
+  std::optional<std::string> token(const char* name) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name);
+    if (!v) return std::nullopt;
+    const json::string* s = v->if_string();
+    if (!s || s->empty() || s->size() > max_token_bytes)
+      return fail(name, " must be a non-empty string of at most 8192 bytes");
+    return std::string(as_view(*s));
+  }
+
+  // file_ids: an array of at most 1000 valid ids (counted as sent); duplicates are dropped,
+  // the first occurrence keeps its place.
+  std::optional<std::vector<std::string>> file_ids() {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, "file_ids", "fileIds");
+    if (!v) return std::nullopt;
+    const json::array* arr = v->if_array();
+    if (!arr) {
+      fail("file_ids", " must be an array of file ids (", id_rule);
+      message_ += ')';
+      return std::nullopt;
+    }
+    if (arr->size() > max_file_ids) return fail("file_ids", " may hold at most 1000 ids");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const json::string* s = (*arr)[i].if_string();
+      if (!s || !valid_id(as_view(*s))) {
+        field_ = "file_ids";
+        message_ = "file_ids[" + std::to_string(i) + "] must be " + id_rule;
+        return std::nullopt;
+      }
+    }
+
+    std::vector<std::string> out;
+    out.reserve(arr->size());
+    constexpr std::size_t linear_limit = 16;  // small lists: a scan beats hashing
+    if (arr->size() <= linear_limit) {
+      for (const json::value& e : *arr) {
+        std::string_view id = as_view(e.get_string());
+        bool seen = false;
+        for (const std::string& have : out)
+          if (have == id) { seen = true; break; }
+        if (!seen) out.emplace_back(id);
+      }
+    } else {
+      std::unordered_set<std::string_view> seen;
+      seen.reserve(arr->size());
+      for (const json::value& e : *arr) {
+        std::string_view id = as_view(e.get_string());
+        if (seen.insert(id).second) out.emplace_back(id);
+      }
+    }
+    return out;
+  }
+
+private:
+  std::nullopt_t fail(const char* field, const char* what, const char* rule = "") {
+    field_ = field;
+    message_ = field;
+    message_ += what;
+    message_ += rule;
+    return std::nullopt;
+  }
+
+  const json::object& obj_;
+  const char* field_ = nullptr;
+  std::string message_;
+};
+
+// ---- message types ------------------------------------------------------------------------
+
+struct type_entry {
+  std::string_view name;
+  msg_type type;
+};
+constexpr type_entry implemented_types[] = {
+    {"connect", msg_type::connect},
+    {"register", msg_type::register_files},
+    {"file_uploaded", msg_type::file_uploaded},
+    {"file_removed", msg_type::file_removed},
+    {"post_submitted", msg_type::post_submitted},
+    {"ping", msg_type::ping},
+    {"before_disconnect", msg_type::before_disconnect},
+};
+constexpr std::string_view planned_types[] = {
+    "join_room", "leave_room", "publish", "watch_rooms", "unwatch_rooms", "subscribe",
+    "unsubscribe", "message", "message_read", "typing", "history",
+};
+
+void fill(client_message& m, field_reader& r) {
+  switch (m.type) {
+    case msg_type::connect:
+      m.token = r.token("token");
+      m.resume_token = r.token("resume_token");
+      m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
+      break;
+    case msg_type::register_files:
+      m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
+      m.file_ids = r.file_ids();
+      m.draft_id = r.id("draft_id", {}, /*user=*/false, /*required=*/false);
+      m.token = r.token("token");
+      m.resume_token = r.token("resume_token");
+      break;
+    case msg_type::file_uploaded:
+    case msg_type::file_removed:
+      m.file_id = r.id("file_id", "fileId", /*user=*/false, /*required=*/true);
+      break;
+    case msg_type::post_submitted:
+      m.post_id = r.id("post_id", "postId", /*user=*/false, /*required=*/false);
+      break;
+    case msg_type::ping:
+    case msg_type::before_disconnect:
+      break;
+  }
+}
+
+decode_error make_error(err code, std::string message, const json::value* ref = nullptr,
+                        std::string field = {}) {
+  decode_error e;
+  e.code = code;
+  e.message = std::move(message);
+  if (ref) e.ref = json::value(*ref, json::storage_ptr());  // out of the arena
+  e.field = std::move(field);
+  return e;
+}
+
+}  // namespace
+
+// ---- public API ---------------------------------------------------------------------------
+
+const char* to_string(err code) {
+  switch (code) {
+    case err::bad_json: return "bad_json";
+    case err::unsupported_frame: return "unsupported_frame";
+    case err::unknown_type: return "unknown_type";
+    case err::invalid_field: return "invalid_field";
+    case err::unauthorized: return "unauthorized";
+    case err::forbidden: return "forbidden";
+    case err::not_found: return "not_found";
+    case err::rate_limited: return "rate_limited";
+    case err::room_full: return "room_full";
+    case err::capacity: return "capacity";
+    case err::conflict: return "conflict";
+    case err::too_large: return "too_large";
+    case err::internal: return "internal";
+  }
+  return "internal";
+}
+
+const char* to_string(msg_type type) {
+  switch (type) {
+    case msg_type::connect: return "connect";
+    case msg_type::register_files: return "register";
+    case msg_type::file_uploaded: return "file_uploaded";
+    case msg_type::file_removed: return "file_removed";
+    case msg_type::post_submitted: return "post_submitted";
+    case msg_type::ping: return "ping";
+    case msg_type::before_disconnect: return "before_disconnect";
+  }
+  return "unknown";
+}
+
+bool counts_as_bad_frame(err code) {
+  return code == err::bad_json || code == err::unsupported_frame || code == err::unknown_type ||
+         code == err::invalid_field;
+}
+
+bool valid_id(std::string_view s) { return valid_chars(s, 1); }
+bool valid_user_id(std::string_view s) { return valid_chars(s, 2); }
+
+decode_error binary_frame_error() {
+  return make_error(err::unsupported_frame, "binary frames are not supported; send JSON text frames");
+}
+
+decoded decode(std::string_view text) {
+  // Declared before `doc` so the arena outlives everything allocated in it.
+  alignas(std::max_align_t) unsigned char arena_buf[arena_bytes];
+  json::monotonic_resource arena(arena_buf, sizeof arena_buf);
+
+  json::error_code ec;
+  // Default parse_options: strict JSON (no comments, no trailing commas, valid UTF-8), depth 32.
+  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec,
+                                json::storage_ptr(&arena));
+  if (ec) return make_error(err::bad_json, "invalid JSON: " + ec.message());
+  const json::object* obj = doc.if_object();
+  if (!obj) return make_error(err::bad_json, "a message must be a JSON object");
+
+  // ref: echoed in errors only when it is itself valid (a string or an integer).
+  const json::value* ref = find(*obj, "ref");
+  bool ref_ok = !ref || ref->is_string() || ref->is_int64() || ref->is_uint64();
+  const json::value* echo = ref_ok ? ref : nullptr;
+
+  const json::value* type_v = find(*obj, "type");
+  const json::string* type_s = type_v ? type_v->if_string() : nullptr;
+  if (!type_s)
+    return make_error(err::invalid_field,
+                      type_v ? "type must be a string" : "type is required", echo, "type");
+  if (!ref_ok)
+    return make_error(err::invalid_field, "ref must be a string or an integer", nullptr, "ref");
+
+  std::string_view type = as_view(*type_s);
+  client_message m;
+  bool known = false;
+  for (const type_entry& t : implemented_types)
+    if (t.name == type) { m.type = t.type; known = true; break; }
+  if (!known) {
+    for (std::string_view p : planned_types)
+      if (p == type)
+        return make_error(err::unknown_type, std::string(type) + " is not supported by this server yet",
+                          echo);
+    std::string msg = "unknown message type \"";
+    msg += utf8_prefix(type, max_quoted_type_bytes);
+    if (type.size() > max_quoted_type_bytes) msg += "...";
+    msg += '"';
+    return make_error(err::unknown_type, std::move(msg), echo);
+  }
+
+  field_reader r(*obj);
+  fill(m, r);
+  if (r.failed()) return make_error(err::invalid_field, std::move(r.message()), echo, r.field());
+  if (ref) m.ref = json::value(*ref, json::storage_ptr());  // out of the arena
+  return m;
+}
+
+frame to_frame(const json::object& message) {
+  std::string payload = json::serialize(message);
+  return std::make_shared<const std::string>(ws::encode(ws::opcode::text, payload));
+}
+
+frame error_frame(err code, std::string_view message, const json::value& ref) {
+  unsigned char buf[1024];
+  json::monotonic_resource arena(buf, sizeof buf);
+  json::object o{json::storage_ptr(&arena)};
+  o.reserve(4);
+  o.emplace("type", "error");
+  o.emplace("code", to_string(code));
+  o.emplace("message", json::string_view(message.data(), message.size()));
+  if (!ref.is_null()) o.emplace("ref", ref);
+  return to_frame(o);
+}
+
+}  // namespace tether::codec

@@ -1,0 +1,539 @@
+// Unit tests for net/codec (PROTOCOL.md §1, §5, §11).
+#include "net/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace json = boost::json;
+using namespace tether::codec;
+using tether::frame;
+
+namespace {
+
+client_message ok(std::string_view text) {
+  decoded d = decode(text);
+  if (auto* e = std::get_if<decode_error>(&d)) {
+    ADD_FAILURE() << "decode(" << text << ") failed: " << to_string(e->code) << ": " << e->message;
+    return {};
+  }
+  return std::get<client_message>(d);
+}
+
+decode_error bad(std::string_view text) {
+  decoded d = decode(text);
+  if (auto* m = std::get_if<client_message>(&d)) {
+    ADD_FAILURE() << "decode(" << text << ") unexpectedly succeeded as " << to_string(m->type);
+    return {};
+  }
+  return std::get<decode_error>(d);
+}
+
+std::string jstr(const std::string& s) { return "\"" + s + "\""; }
+
+// Payload of a server frame: checks FIN + text opcode, no mask, and the 2/4/10-byte header.
+std::string frame_payload(const std::string& f) {
+  EXPECT_GE(f.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(f[0]), 0x81);  // FIN, text
+  auto b1 = static_cast<unsigned char>(f[1]);
+  EXPECT_EQ(b1 & 0x80, 0);  // servers do not mask
+  std::size_t len = b1 & 0x7F, header = 2;
+  if (len == 126) {
+    len = (static_cast<unsigned char>(f[2]) << 8) | static_cast<unsigned char>(f[3]);
+    header = 4;
+    EXPECT_GE(len, 126u);
+  } else if (len == 127) {
+    len = 0;
+    for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(f[2 + i]);
+    header = 10;
+    EXPECT_GT(len, 65535u);
+  }
+  EXPECT_EQ(f.size(), header + len);
+  return f.substr(header);
+}
+
+}  // namespace
+
+// ---- enums and helpers ----------------------------------------------------------------------
+
+TEST(Codec, ErrorCodesHaveWireSpelling) {
+  EXPECT_STREQ(to_string(err::bad_json), "bad_json");
+  EXPECT_STREQ(to_string(err::unsupported_frame), "unsupported_frame");
+  EXPECT_STREQ(to_string(err::unknown_type), "unknown_type");
+  EXPECT_STREQ(to_string(err::invalid_field), "invalid_field");
+  EXPECT_STREQ(to_string(err::unauthorized), "unauthorized");
+  EXPECT_STREQ(to_string(err::forbidden), "forbidden");
+  EXPECT_STREQ(to_string(err::not_found), "not_found");
+  EXPECT_STREQ(to_string(err::rate_limited), "rate_limited");
+  EXPECT_STREQ(to_string(err::room_full), "room_full");
+  EXPECT_STREQ(to_string(err::capacity), "capacity");
+  EXPECT_STREQ(to_string(err::conflict), "conflict");
+  EXPECT_STREQ(to_string(err::too_large), "too_large");
+  EXPECT_STREQ(to_string(err::internal), "internal");
+}
+
+TEST(Codec, MessageTypesHaveWireSpelling) {
+  EXPECT_STREQ(to_string(msg_type::connect), "connect");
+  EXPECT_STREQ(to_string(msg_type::register_files), "register");
+  EXPECT_STREQ(to_string(msg_type::file_uploaded), "file_uploaded");
+  EXPECT_STREQ(to_string(msg_type::file_removed), "file_removed");
+  EXPECT_STREQ(to_string(msg_type::post_submitted), "post_submitted");
+  EXPECT_STREQ(to_string(msg_type::ping), "ping");
+  EXPECT_STREQ(to_string(msg_type::before_disconnect), "before_disconnect");
+}
+
+TEST(Codec, BadFrameCodesFollowSection11) {
+  EXPECT_TRUE(counts_as_bad_frame(err::bad_json));
+  EXPECT_TRUE(counts_as_bad_frame(err::unsupported_frame));
+  EXPECT_TRUE(counts_as_bad_frame(err::unknown_type));
+  EXPECT_TRUE(counts_as_bad_frame(err::invalid_field));
+  for (err e : {err::unauthorized, err::forbidden, err::not_found, err::rate_limited, err::room_full,
+                err::capacity, err::conflict, err::too_large, err::internal})
+    EXPECT_FALSE(counts_as_bad_frame(e)) << to_string(e);
+}
+
+TEST(Codec, BinaryFrameError) {
+  decode_error e = binary_frame_error();
+  EXPECT_EQ(e.code, err::unsupported_frame);
+  EXPECT_EQ(e.message, "binary frames are not supported; send JSON text frames");
+  EXPECT_TRUE(e.ref.is_null());
+  EXPECT_TRUE(e.field.empty());
+}
+
+// ---- id rules -----------------------------------------------------------------------------
+
+TEST(Codec, IdBoundaries) {
+  EXPECT_TRUE(valid_id("a"));
+  EXPECT_TRUE(valid_id(std::string(128, 'x')));
+  EXPECT_FALSE(valid_id(std::string(129, 'x')));
+  EXPECT_FALSE(valid_id(""));
+  EXPECT_TRUE(valid_id("AZaz09_.:@-"));
+  EXPECT_TRUE(valid_id("dm:alice:bob"));
+  for (const char* s : {"a b", "a/b", "a\\b", "a\"b", "é", "a\tb", "a+b", "a#b", "a%b", "a,b"})
+    EXPECT_FALSE(valid_id(s)) << s;
+  EXPECT_FALSE(valid_id(std::string_view("a\0b", 3)));
+
+  EXPECT_TRUE(valid_user_id("alice@example.com"));
+  EXPECT_TRUE(valid_user_id("AZaz09_.@-"));
+  EXPECT_TRUE(valid_user_id(std::string(128, 'u')));
+  EXPECT_FALSE(valid_user_id(std::string(129, 'u')));
+  EXPECT_FALSE(valid_user_id(""));
+  EXPECT_FALSE(valid_user_id("dm:alice"));  // ':' only in other ids
+  EXPECT_FALSE(valid_user_id("a b"));
+}
+
+// ---- bad_json -----------------------------------------------------------------------------
+
+TEST(Codec, InvalidJsonIsBadJson) {
+  for (const char* text : {"", "{", "{\"type\":\"ping\"", "nope", "{\"type\":\"ping\",}",
+                           "{\"type\":\"ping\"} // comment", "/* c */ {\"type\":\"ping\"}",
+                           "{\"type\":\"ping\"} {}", "{'type':'ping'}"}) {
+    decode_error e = bad(text);
+    EXPECT_EQ(e.code, err::bad_json) << text;
+    EXPECT_TRUE(e.field.empty()) << text;
+    EXPECT_FALSE(e.message.empty());
+    EXPECT_TRUE(e.ref.is_null());
+  }
+}
+
+TEST(Codec, JsonThatIsNotAnObjectIsBadJson) {
+  for (const char* text : {"[]", "[{\"type\":\"ping\"}]", "\"ping\"", "1", "null", "true"}) {
+    decode_error e = bad(text);
+    EXPECT_EQ(e.code, err::bad_json) << text;
+    EXPECT_TRUE(e.field.empty());
+  }
+}
+
+TEST(Codec, TooDeepIsBadJson) {
+  std::string deep = "{\"type\":\"ping\",\"x\":" + std::string(100, '[') + std::string(100, ']') + "}";
+  EXPECT_EQ(bad(deep).code, err::bad_json);
+}
+
+// ---- type ---------------------------------------------------------------------------------
+
+TEST(Codec, MissingOrNonStringTypeIsInvalidField) {
+  for (const char* text : {"{}", "{\"type\":null}", "{\"type\":1}", "{\"type\":[\"ping\"]}",
+                           "{\"type\":{}}", "{\"Type\":\"ping\"}", "{\"type\":true}"}) {
+    decode_error e = bad(text);
+    EXPECT_EQ(e.code, err::invalid_field) << text;
+    EXPECT_EQ(e.field, "type") << text;
+    EXPECT_NE(e.message.find("type"), std::string::npos);
+  }
+}
+
+TEST(Codec, UnknownTypeNamesIt) {
+  decode_error e = bad(R"({"type":"fly"})");
+  EXPECT_EQ(e.code, err::unknown_type);
+  EXPECT_NE(e.message.find("fly"), std::string::npos) << e.message;
+  EXPECT_TRUE(e.field.empty());
+
+  EXPECT_EQ(bad(R"({"type":""})").code, err::unknown_type);
+  EXPECT_EQ(bad(R"({"type":"PING"})").code, err::unknown_type);
+  EXPECT_EQ(bad(R"({"type":"register_files"})").code, err::unknown_type);  // enum name, not wire name
+}
+
+TEST(Codec, UnknownTypeMessageIsBoundedAndValidUtf8) {
+  // 100 two-byte characters: a cut at 64 bytes must not split one.
+  std::string name;
+  for (int i = 0; i < 100; ++i) name += "\xC3\xA9";
+  decode_error e = bad("{\"type\":\"x" + name + "\"}");
+  EXPECT_EQ(e.code, err::unknown_type);
+  EXPECT_LT(e.message.size(), 120u);
+  frame f = error_frame(e.code, e.message, e.ref);
+  json::error_code ec;
+  json::parse(frame_payload(*f), ec);  // Boost.JSON refuses invalid UTF-8
+  EXPECT_FALSE(ec) << ec.message();
+}
+
+TEST(Codec, PlannedTypesAreNotSupportedYet) {
+  for (const char* t : {"join_room", "leave_room", "publish", "watch_rooms", "unwatch_rooms",
+                        "subscribe", "unsubscribe", "message", "message_read", "typing", "history"}) {
+    decode_error e = bad("{\"type\":\"" + std::string(t) + "\",\"ref\":7}");
+    EXPECT_EQ(e.code, err::unknown_type) << t;
+    EXPECT_EQ(e.message, std::string(t) + " is not supported by this server yet");
+    EXPECT_EQ(e.ref, json::value(7));
+  }
+}
+
+// ---- ref ----------------------------------------------------------------------------------
+
+TEST(Codec, RefIsKeptOnMessages) {
+  EXPECT_EQ(ok(R"({"type":"ping","ref":"abc"})").ref, json::value("abc"));
+  EXPECT_EQ(ok(R"({"type":"ping","ref":42})").ref, json::value(42));
+  EXPECT_EQ(ok(R"({"type":"ping","ref":-3})").ref, json::value(-3));
+  EXPECT_EQ(ok(R"({"type":"ping","ref":18446744073709551615})").ref,
+            json::value(std::uint64_t(18446744073709551615ull)));
+  EXPECT_TRUE(ok(R"({"type":"ping"})").ref.is_null());
+  EXPECT_TRUE(ok(R"({"type":"ping","ref":null})").ref.is_null());  // null counts as absent
+}
+
+TEST(Codec, RefIsEchoedInErrors) {
+  decode_error e = bad(R"({"type":"file_uploaded","ref":"r-1"})");
+  EXPECT_EQ(e.code, err::invalid_field);
+  EXPECT_EQ(e.ref, json::value("r-1"));
+
+  e = bad(R"({"type":"file_uploaded","ref":9})");
+  EXPECT_EQ(e.ref, json::value(9));
+
+  e = bad(R"({"type":"nope","ref":"u"})");
+  EXPECT_EQ(e.code, err::unknown_type);
+  EXPECT_EQ(e.ref, json::value("u"));
+
+  e = bad(R"({"ref":"t"})");
+  EXPECT_EQ(e.field, "type");
+  EXPECT_EQ(e.ref, json::value("t"));
+}
+
+TEST(Codec, RefOfWrongTypeIsInvalidField) {
+  for (const char* ref : {"1.5", "1e3", "true", "[1]", "{\"a\":1}"}) {
+    decode_error e = bad(std::string(R"({"type":"ping","ref":)") + ref + "}");
+    EXPECT_EQ(e.code, err::invalid_field) << ref;
+    EXPECT_EQ(e.field, "ref") << ref;
+    EXPECT_TRUE(e.ref.is_null()) << ref;  // an invalid ref is not echoed
+  }
+  // A bad ref is not echoed in other errors either.
+  decode_error e = bad(R"({"type":"nope","ref":[1]})");
+  EXPECT_TRUE(e.ref.is_null());
+}
+
+// ---- connect ------------------------------------------------------------------------------
+
+TEST(Codec, ConnectSnakeCase) {
+  client_message m = ok(R"({"type":"connect","token":"t.k.n","resume_token":"R1","user_id":"alice"})");
+  EXPECT_EQ(m.type, msg_type::connect);
+  EXPECT_EQ(m.token, "t.k.n");
+  EXPECT_EQ(m.resume_token, "R1");
+  EXPECT_EQ(m.user_id, "alice");
+  EXPECT_FALSE(m.file_id);
+  EXPECT_FALSE(m.file_ids);
+}
+
+TEST(Codec, ConnectCamelCaseAndEmpty) {
+  client_message m = ok(R"({"type":"connect","userId":"bob"})");
+  EXPECT_EQ(m.user_id, "bob");
+  EXPECT_FALSE(m.token);
+
+  m = ok(R"({"type":"connect"})");
+  EXPECT_FALSE(m.token);
+  EXPECT_FALSE(m.resume_token);
+  EXPECT_FALSE(m.user_id);
+
+  m = ok(R"({"type":"connect","token":null,"user_id":null})");
+  EXPECT_FALSE(m.token);
+  EXPECT_FALSE(m.user_id);
+}
+
+TEST(Codec, SnakeCaseWinsOverCamelCase) {
+  EXPECT_EQ(ok(R"({"type":"connect","userId":"camel","user_id":"snake"})").user_id, "snake");
+  EXPECT_EQ(ok(R"({"type":"connect","user_id":"snake","userId":"camel"})").user_id, "snake");
+  // null snake_case counts as absent: the alias is used
+  EXPECT_EQ(ok(R"({"type":"connect","user_id":null,"userId":"camel"})").user_id, "camel");
+  // the winner is the one validated
+  EXPECT_EQ(ok(R"({"type":"connect","user_id":"ok","userId":"not ok"})").user_id, "ok");
+}
+
+TEST(Codec, ConnectFieldErrors) {
+  struct tc { const char* text; const char* field; };
+  for (tc c : std::initializer_list<tc>{
+           {R"({"type":"connect","token":""})", "token"},
+           {R"({"type":"connect","token":5})", "token"},
+           {R"({"type":"connect","resume_token":""})", "resume_token"},
+           {R"({"type":"connect","resume_token":[]})", "resume_token"},
+           {R"({"type":"connect","user_id":"a:b"})", "user_id"},
+           {R"({"type":"connect","userId":"a:b"})", "user_id"},
+           {R"({"type":"connect","user_id":7})", "user_id"},
+           {R"({"type":"connect","user_id":""})", "user_id"},
+       }) {
+    decode_error e = bad(c.text);
+    EXPECT_EQ(e.code, err::invalid_field) << c.text;
+    EXPECT_EQ(e.field, c.field) << c.text;
+    EXPECT_EQ(e.message.rfind(c.field, 0), 0u) << e.message;  // message starts with the field
+  }
+  decode_error e = bad(R"({"type":"connect","user_id":"a:b"})");
+  EXPECT_EQ(e.message, "user_id must be 1-128 characters of [A-Za-z0-9_.@-]");
+}
+
+TEST(Codec, TokenLength) {
+  std::string t8192(8192, 't'), t8193(8193, 't');
+  EXPECT_EQ(ok(R"({"type":"connect","token":)" + jstr(t8192) + "}").token->size(), 8192u);
+  decode_error e = bad(R"({"type":"connect","token":)" + jstr(t8193) + "}");
+  EXPECT_EQ(e.code, err::invalid_field);
+  EXPECT_EQ(e.field, "token");
+  e = bad(R"({"type":"connect","resume_token":)" + jstr(t8193) + "}");
+  EXPECT_EQ(e.field, "resume_token");
+}
+
+// ---- register -----------------------------------------------------------------------------
+
+TEST(Codec, RegisterSnakeCase) {
+  client_message m = ok(
+      R"({"type":"register","user_id":"alice","file_ids":["f1","f:2"],"draft_id":"d:1","token":"T","resume_token":"R","ref":"x"})");
+  EXPECT_EQ(m.type, msg_type::register_files);
+  EXPECT_EQ(m.user_id, "alice");
+  ASSERT_TRUE(m.file_ids);
+  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"f1", "f:2"}));
+  EXPECT_EQ(m.draft_id, "d:1");
+  EXPECT_EQ(m.token, "T");
+  EXPECT_EQ(m.resume_token, "R");
+  EXPECT_EQ(m.ref, json::value("x"));
+}
+
+TEST(Codec, RegisterCamelCase) {
+  client_message m = ok(R"({"type":"register","userId":"alice","fileIds":["a","b"]})");
+  EXPECT_EQ(m.user_id, "alice");
+  ASSERT_TRUE(m.file_ids);
+  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(m.draft_id);
+
+  m = ok(R"({"type":"register","fileIds":["camel"],"file_ids":["snake"]})");
+  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"snake"}));
+}
+
+TEST(Codec, RegisterOptionalFields) {
+  client_message m = ok(R"({"type":"register"})");
+  EXPECT_FALSE(m.file_ids);
+  EXPECT_FALSE(m.user_id);
+  m = ok(R"({"type":"register","file_ids":[]})");
+  ASSERT_TRUE(m.file_ids);
+  EXPECT_TRUE(m.file_ids->empty());
+  m = ok(R"({"type":"register","file_ids":null})");
+  EXPECT_FALSE(m.file_ids);
+}
+
+TEST(Codec, FileIdsDeduplicatedInOrder) {
+  client_message m = ok(R"({"type":"register","file_ids":["b","a","b","c","a"]})");
+  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"b", "a", "c"}));
+
+  // The hashed path (long lists).
+  std::string arr = "[";
+  std::vector<std::string> want;
+  for (int i = 0; i < 300; ++i) {
+    if (i) arr += ',';
+    arr += jstr("f" + std::to_string(i % 100));
+    if (i < 100) want.push_back("f" + std::to_string(i));
+  }
+  arr += "]";
+  m = ok(R"({"type":"register","file_ids":)" + arr + "}");
+  EXPECT_EQ(*m.file_ids, want);
+}
+
+TEST(Codec, FileIdsLimit) {
+  auto list = [](int n) {
+    std::string arr = "[";
+    for (int i = 0; i < n; ++i) {
+      if (i) arr += ',';
+      arr += jstr("file-" + std::to_string(i));
+    }
+    return arr + "]";
+  };
+  client_message m = ok(R"({"type":"register","file_ids":)" + list(1000) + "}");
+  EXPECT_EQ(m.file_ids->size(), 1000u);
+  EXPECT_EQ(m.file_ids->back(), "file-999");
+
+  decode_error e = bad(R"({"type":"register","file_ids":)" + list(1001) + "}");
+  EXPECT_EQ(e.code, err::invalid_field);
+  EXPECT_EQ(e.field, "file_ids");
+  EXPECT_NE(e.message.find("1000"), std::string::npos) << e.message;
+}
+
+TEST(Codec, FileIdsErrors) {
+  for (const char* v : {R"("f1")", "{}", "7", R"(["ok",""])", R"(["ok",1])", R"(["a b"])",
+                        R"([null])", R"([["f"]])"}) {
+    decode_error e = bad(std::string(R"({"type":"register","file_ids":)") + v + "}");
+    EXPECT_EQ(e.code, err::invalid_field) << v;
+    EXPECT_EQ(e.field, "file_ids") << v;
+  }
+  decode_error e = bad(R"({"type":"register","fileIds":["ok","bad id"]})");
+  EXPECT_EQ(e.message, "file_ids[1] must be 1-128 characters of [A-Za-z0-9_.:@-]");
+  e = bad(R"({"type":"register","file_ids":)" + std::string("[") + jstr(std::string(129, 'f')) + "]}");
+  EXPECT_EQ(e.field, "file_ids");
+}
+
+TEST(Codec, RegisterFieldErrors) {
+  struct tc { const char* text; const char* field; };
+  for (tc c : std::initializer_list<tc>{
+           {R"({"type":"register","user_id":"a:b"})", "user_id"},
+           {R"({"type":"register","draft_id":"a b"})", "draft_id"},
+           {R"({"type":"register","draft_id":3})", "draft_id"},
+           {R"({"type":"register","token":""})", "token"},
+           {R"({"type":"register","resume_token":false})", "resume_token"},
+       }) {
+    decode_error e = bad(c.text);
+    EXPECT_EQ(e.code, err::invalid_field) << c.text;
+    EXPECT_EQ(e.field, c.field) << c.text;
+  }
+}
+
+// ---- file_uploaded / file_removed ---------------------------------------------------------
+
+TEST(Codec, FileUploadedAndRemoved) {
+  client_message m = ok(R"({"type":"file_uploaded","file_id":"f:1"})");
+  EXPECT_EQ(m.type, msg_type::file_uploaded);
+  EXPECT_EQ(m.file_id, "f:1");
+  m = ok(R"({"type":"file_uploaded","fileId":"f2"})");
+  EXPECT_EQ(m.file_id, "f2");
+  m = ok(R"({"type":"file_removed","file_id":"f3","ref":1})");
+  EXPECT_EQ(m.type, msg_type::file_removed);
+  EXPECT_EQ(m.file_id, "f3");
+  m = ok(R"({"type":"file_removed","fileId":"f4"})");
+  EXPECT_EQ(m.file_id, "f4");
+  m = ok(R"({"type":"file_removed","fileId":"camel","file_id":"snake"})");
+  EXPECT_EQ(m.file_id, "snake");
+}
+
+TEST(Codec, FileIdRequiredAndValidated) {
+  for (const char* type : {"file_uploaded", "file_removed"}) {
+    std::string pre = std::string(R"({"type":")") + type + R"(")";
+    decode_error e = bad(pre + "}");
+    EXPECT_EQ(e.code, err::invalid_field);
+    EXPECT_EQ(e.field, "file_id");
+    EXPECT_EQ(e.message, "file_id is required");
+
+    e = bad(pre + R"(,"file_id":null})");
+    EXPECT_EQ(e.field, "file_id");
+    EXPECT_EQ(e.message, "file_id is required");
+
+    e = bad(pre + R"(,"file_id":12})");
+    EXPECT_EQ(e.field, "file_id");
+
+    e = bad(pre + R"(,"file_id":""})");
+    EXPECT_EQ(e.field, "file_id");
+    EXPECT_EQ(e.message, "file_id must be 1-128 characters of [A-Za-z0-9_.:@-]");
+
+    e = bad(pre + R"(,"file_id":"../etc/passwd"})");
+    EXPECT_EQ(e.field, "file_id");
+
+    e = bad(pre + R"(,"fileId":"a b"})");
+    EXPECT_EQ(e.field, "file_id");
+
+    EXPECT_EQ(ok(pre + R"(,"file_id":)" + jstr(std::string(128, 'f')) + "}").file_id->size(), 128u);
+    e = bad(pre + R"(,"file_id":)" + jstr(std::string(129, 'f')) + "}");
+    EXPECT_EQ(e.field, "file_id");
+  }
+}
+
+// ---- post_submitted, ping, before_disconnect ----------------------------------------------
+
+TEST(Codec, PostSubmitted) {
+  client_message m = ok(R"({"type":"post_submitted","post_id":"p:1"})");
+  EXPECT_EQ(m.type, msg_type::post_submitted);
+  EXPECT_EQ(m.post_id, "p:1");
+  EXPECT_EQ(ok(R"({"type":"post_submitted","postId":"p2"})").post_id, "p2");
+  EXPECT_EQ(ok(R"({"type":"post_submitted","postId":"c","post_id":"s"})").post_id, "s");
+  EXPECT_FALSE(ok(R"({"type":"post_submitted"})").post_id);
+
+  decode_error e = bad(R"({"type":"post_submitted","post_id":"a b"})");
+  EXPECT_EQ(e.code, err::invalid_field);
+  EXPECT_EQ(e.field, "post_id");
+  e = bad(R"({"type":"post_submitted","postId":[]})");
+  EXPECT_EQ(e.field, "post_id");
+}
+
+TEST(Codec, PingAndBeforeDisconnect) {
+  EXPECT_EQ(ok(R"({"type":"ping"})").type, msg_type::ping);
+  EXPECT_EQ(ok(R"({"type":"before_disconnect"})").type, msg_type::before_disconnect);
+  EXPECT_EQ(ok(R"({"ref":1,"type":"ping"})").ref, json::value(1));
+}
+
+TEST(Codec, UnknownAndForeignFieldsAreIgnored) {
+  client_message m = ok(R"({"type":"ping","extra":{"deep":[1,2,3]},"file_id":"bad id","token":5})");
+  EXPECT_EQ(m.type, msg_type::ping);
+  EXPECT_FALSE(m.file_id);
+  EXPECT_FALSE(m.token);
+  m = ok(R"({"type":"file_uploaded","file_id":"f","user_id":"a:b","post_id":[]})");
+  EXPECT_EQ(m.file_id, "f");
+  EXPECT_FALSE(m.user_id);
+}
+
+TEST(Codec, LargeMessageDecodes) {
+  // Well past the stack arena: the parse spills to the heap and the result is intact.
+  std::string pad(60000, 'p');
+  client_message m = ok(R"({"type":"file_uploaded","pad":)" + jstr(pad) + R"(,"file_id":"f9","ref":)" +
+                        jstr(std::string(200, 'r')) + "}");
+  EXPECT_EQ(m.file_id, "f9");
+  EXPECT_EQ(m.ref, json::value(std::string(200, 'r')));
+}
+
+// ---- frames -------------------------------------------------------------------------------
+
+TEST(Codec, ToFrameRoundTrips) {
+  for (std::size_t n : {0u, 10u, 125u, 126u, 200u, 65535u, 65536u, 70000u}) {
+    json::object o{{"type", "pong"}, {"ref", 3}};
+    // Pad so that the serialized payload crosses each header size boundary.
+    std::string base = json::serialize(o);
+    json::object padded = o;
+    std::size_t overhead = base.size() + std::string(R"(,"pad":"")").size();
+    padded["pad"] = std::string(n > overhead ? n - overhead : 0, 'x');
+    frame f = to_frame(padded);
+    ASSERT_TRUE(f);
+    std::string payload = frame_payload(*f);
+    EXPECT_EQ(json::parse(payload), json::value(padded)) << n;
+    if (n > overhead) {
+      EXPECT_EQ(payload.size(), n);
+    }
+  }
+}
+
+TEST(Codec, ErrorFrame) {
+  frame f = error_frame(err::invalid_field, "file_id is required", json::value("r7"));
+  json::value v = json::parse(frame_payload(*f));
+  EXPECT_EQ(v, json::parse(
+                   R"({"type":"error","code":"invalid_field","message":"file_id is required","ref":"r7"})"));
+
+  f = error_frame(err::bad_json, "invalid JSON", json::value(nullptr));
+  v = json::parse(frame_payload(*f));
+  EXPECT_EQ(v, json::parse(R"({"type":"error","code":"bad_json","message":"invalid JSON"})"));
+  EXPECT_FALSE(v.as_object().contains("ref"));
+
+  f = error_frame(err::not_found, "no such file", json::value(12));
+  EXPECT_EQ(json::parse(frame_payload(*f)).at("ref"), json::value(12));
+}
+
+TEST(Codec, DecodeErrorToErrorFrame) {
+  decode_error e = bad(R"({"type":"file_removed","ref":"q"})");
+  json::value v = json::parse(frame_payload(*error_frame(e.code, e.message, e.ref)));
+  EXPECT_EQ(v.at("code"), json::value("invalid_field"));
+  EXPECT_EQ(v.at("ref"), json::value("q"));
+}
