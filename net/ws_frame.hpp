@@ -35,9 +35,24 @@ public:
   bool failed() const { return failed_; }
 
 private:
+  std::size_t take_header(const unsigned char* p, std::size_t n, std::vector<event>& out);
+  std::size_t take_payload(const unsigned char* p, std::size_t n, std::vector<event>& out);
+  bool check_first_bytes(std::vector<event>& out);
+  bool start_frame(std::vector<event>& out);
+  void finish_frame(std::vector<event>& out);
+  void finish_close(std::vector<event>& out);
+  void finish_message(std::vector<event>& out);
+  bool fail(std::uint16_t code, const char* reason, std::vector<event>& out);
+
   std::size_t max_message_bytes_;
-  std::string partial_;       // bytes of an incomplete frame header/payload
+  std::string partial_;       // bytes of an incomplete frame header, then a control frame's payload
   std::string message_;       // fragments of a message in progress
+  std::uint64_t remaining_ = 0;  // payload bytes of the current frame not yet read
+  unsigned char mask_[4] = {};   // the current frame's masking key
+  std::uint8_t mask_phase_ = 0;  // payload bytes read so far, mod 4
+  std::uint8_t op_ = 0;          // the current frame's opcode
+  bool fin_ = false;
+  bool in_payload_ = false;      // header complete, reading payload
   bool in_message_ = false;
   bool message_is_text_ = false;
   bool failed_ = false;
