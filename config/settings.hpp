@@ -108,6 +108,10 @@ void resolve_secrets(settings& s);
 // The effective settings as JSON with every key (secrets shown as "<set>"), for check-config.
 std::string describe(const settings& s);
 
+// The text of config/tether.json: every option with its default, what is allowed and a one-line
+// description, as commented JSON that load_settings accepts. Rendered from the same table.
+std::string reference_config();
+
 // The blob directory in effect (storage.blob_dir, else data_dir/blobs).
 std::string blob_dir_of(const settings& s);
 
