@@ -1,0 +1,19 @@
+export {
+  TetherClient,
+  FINAL_CLOSE_CODES,
+  THROTTLE_CLOSE_CODES,
+  CLIENT_TIMEOUT_CLOSE_CODE,
+  type TetherClientOptions,
+  type RequestOptions,
+  type WebSocketLike,
+  type WebSocketConstructor,
+  type Clock,
+  type TokenSource,
+} from './client.js';
+export { Draft, type UploadResult, type UploadData } from './draft.js';
+export { TetherError } from './errors.js';
+export { Emitter, type Listener } from './emitter.js';
+export { attachPageLifecycle, type PageLifecycleOptions } from './lifecycle.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { buildConnectUrl, httpBaseFromWsUrl } from './url.js';
+export type * from './types.js';

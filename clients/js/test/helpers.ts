@@ -1,0 +1,153 @@
+import { TetherClient, type Clock, type TetherClientOptions } from '../src/index.js';
+
+/** A hand-driven clock: timers fire only inside advance(). */
+export class FakeClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return id;
+  };
+  clearTimeout = (handle: unknown): void => {
+    this.timers.delete(handle as number);
+  };
+  now = (): number => this.t;
+
+  /** Moves time forward by ms, firing due timers in time order (ties in creation order). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let nextId = -1;
+      let nextAt = Infinity;
+      for (const [id, timer] of this.timers) {
+        if (timer.at <= end && (timer.at < nextAt || (timer.at === nextAt && id < nextId))) {
+          nextId = id;
+          nextAt = timer.at;
+        }
+      }
+      if (nextId < 0) break;
+      const timer = this.timers.get(nextId)!;
+      this.timers.delete(nextId);
+      this.t = timer.at;
+      timer.fn();
+    }
+    this.t = end;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+}
+
+export interface FakeSocket {
+  url: string;
+  readyState: number;
+  sent: string[];
+  closedWith: { code?: number; reason?: string } | undefined;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** Server side: the handshake succeeds. */
+  open(): void;
+  /** Server side: a text frame holding this object. */
+  receive(message: object): void;
+  /** Server side: the socket closes with this code. */
+  serverClose(code?: number, reason?: string): void;
+  /** Parsed messages the client sent. */
+  readonly messages: any[];
+}
+
+/** A fresh fake WebSocket class with its own list of instances. */
+export function fakeWebSocketClass() {
+  const instances: FakeSocket[] = [];
+  class FakeWebSocket implements FakeSocket {
+    readyState = 0;
+    sent: string[] = [];
+    closedWith: { code?: number; reason?: string } | undefined;
+    onopen: ((event: any) => void) | null = null;
+    onmessage: ((event: any) => void) | null = null;
+    onclose: ((event: any) => void) | null = null;
+    onerror: ((event: any) => void) | null = null;
+    constructor(public url: string) {
+      instances.push(this);
+    }
+    send(data: string): void {
+      if (this.readyState !== 1) throw new Error('send on a socket that is not open');
+      this.sent.push(data);
+    }
+    close(code?: number, reason?: string): void {
+      this.closedWith = { code, reason };
+      this.readyState = 3;
+    }
+    open(): void {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+    receive(message: object): void {
+      this.onmessage?.({ data: JSON.stringify(message) });
+    }
+    serverClose(code = 1006, reason = ''): void {
+      this.readyState = 3;
+      this.onerror?.({});
+      this.onclose?.({ code, reason });
+    }
+    get messages(): any[] {
+      return this.sent.map((s) => JSON.parse(s));
+    }
+  }
+  return { WebSocket: FakeWebSocket, instances };
+}
+
+let sessionSeq = 0;
+export function connectedMsg(over: Record<string, unknown> = {}) {
+  sessionSeq++;
+  return {
+    type: 'connected',
+    session_id: `s${sessionSeq}`,
+    user_id: 'u1',
+    resume_token: `r${sessionSeq}`,
+    heartbeat_ms: 30000,
+    resumed: false,
+    ...over,
+  };
+}
+
+/** Lets pending promise callbacks run (no timers involved). */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+export function setup(options: Partial<TetherClientOptions> = {}) {
+  const clock = new FakeClock();
+  const { WebSocket, instances } = fakeWebSocketClass();
+  const client = new TetherClient({
+    url: 'ws://example.test:8080/ws',
+    token: 'tok',
+    WebSocket,
+    clock,
+    random: () => 0.5,
+    connectTimeoutMs: 0, // so that advancing the clock past a backoff delay yields exactly one new socket
+    ...options,
+  });
+  const events: Array<[string, any]> = [];
+  for (const type of ['state', 'open', 'close', 'dropped', 'draft_rejected', 'connect_error'] as const) {
+    client.on(type, (e: any) => events.push([type, e]));
+  }
+  const last = () => instances[instances.length - 1]!;
+  /** Opens the newest socket and sends `connected`. */
+  const accept = (over: Record<string, unknown> = {}) => {
+    const s = last();
+    s.open();
+    const msg = connectedMsg(over);
+    s.receive(msg);
+    return msg;
+  };
+  const states = () => events.filter(([t]) => t === 'state').map(([, e]) => e.state);
+  return { client, clock, instances, last, accept, events, states };
+}
