@@ -1,0 +1,20 @@
+#pragma once
+// The cleaner drains the durable deletion queue into the blob store: it asks the storage actor
+// for due jobs, removes the blobs, reports results (the storage actor applies retries with
+// backoff), and sleeps until the next job is due. Idempotent: a blob already gone counts as done.
+#include "actors/atoms.hpp"
+#include "actors/storage.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <memory>
+
+namespace tether {
+
+class blob_store;
+
+// Send wake_atom whenever deletions were queued.
+caf::actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
+                         bool detached = true);
+
+}  // namespace tether

@@ -1,0 +1,205 @@
+#include "actors/storage.hpp"
+
+#include "net/clock.hpp"
+#include "storage/database.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+
+namespace tether {
+
+namespace {
+
+// A burst of writes shares one transaction; past this many the batch commits early so that
+// acks don't wait behind an unbounded burst.
+constexpr std::size_t max_batch = 512;
+
+struct storage_state {
+  std::shared_ptr<database> db;
+  retry_policy retry;
+  bool in_transaction = false;
+  // Replies waiting for the commit of the current batch: called with whether it committed.
+  std::vector<std::function<void(bool)>> waiting;
+  static inline const char* name = "storage";
+};
+
+using storage_self = storage_actor::stateful_pointer<storage_state>;
+
+caf::error storage_failure(const std::string& what) {
+  return caf::make_error(caf::sec::runtime_error, "storage: " + what);
+}
+
+void flush(storage_self self) {
+  auto& st = self->state;
+  if (!st.in_transaction) return;
+  bool committed = true;
+  try {
+    st.db->commit();
+  } catch (const std::exception& e) {
+    spdlog::error("storage: commit failed, {} replies get an error: {}", st.waiting.size(), e.what());
+    st.db->rollback();
+    committed = false;
+  }
+  st.in_transaction = false;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& reply : waiting) reply(committed);
+}
+
+// Runs `op` inside the current batch (under a savepoint, so a failing op undoes only itself)
+// and promises its result for when the batch commits.
+template <class T, class Op>
+caf::typed_response_promise<T> batched(storage_self self, Op op) {
+  auto& st = self->state;
+  auto rp = self->template make_response_promise<T>();
+  if (!st.in_transaction) {
+    st.db->begin();
+    st.in_transaction = true;
+    // Goes to the back of the mailbox: everything already queued joins this transaction.
+    self->send(self, flush_atom::value);
+  }
+  std::string failure;
+  T value{};
+  try {
+    st.db->savepoint();
+    value = op(*st.db, unix_ms());
+    st.db->release();
+  } catch (const std::exception& e) {
+    failure = e.what();
+    spdlog::error("storage: {}", failure);
+    try {
+      st.db->rollback_to();
+    } catch (...) {
+    }
+  }
+  st.waiting.push_back([rp, value = std::move(value), failure](bool committed) mutable {
+    if (committed && failure.empty())
+      rp.deliver(std::move(value));
+    else
+      rp.deliver(storage_failure(failure.empty() ? "commit failed" : failure));
+  });
+  if (st.waiting.size() >= max_batch) flush(self);
+  return rp;
+}
+
+// Reads run at once; inside a batch they see its writes.
+template <class T, class Op>
+caf::result<T> read(storage_self self, Op op) {
+  try {
+    return op(*self->state.db, unix_ms());
+  } catch (const std::exception& e) {
+    spdlog::error("storage: {}", e.what());
+    return storage_failure(e.what());
+  }
+}
+
+storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr<database> db, retry_policy retry) {
+  // A stray message is logged and dropped: the one SQLite writer must not die of it.
+  self->set_default_handler(caf::print_and_drop);
+  self->state.db = std::move(db);
+  self->state.retry = retry;
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    flush(self);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](open_atom, const std::string& sid, const std::string& uid, const std::string& token) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.open_session(sid, uid, token, now);
+          return true;
+        });
+      },
+      [=](resume_atom, const std::string& sid, const std::string& token) {
+        return batched<string_list>(self, [&](database& d, std::int64_t now) { return d.resume_session(sid, token, now); });
+      },
+      [=](token_atom, const std::string& sid, const std::string& token) {
+        return batched<bool>(self, [&](database& d, std::int64_t) {
+          d.set_resume_token(sid, token);
+          return true;
+        });
+      },
+      [=](detach_atom, const std::string& sid, const std::string& reason) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.detach_session(sid, reason, now);
+          return true;
+        });
+      },
+      [=](track_atom, const std::string& sid, const std::string& uid, const string_list& ids, const std::string& draft) {
+        return batched<track_result>(self,
+                                     [&](database& d, std::int64_t now) { return d.track(sid, uid, ids, draft, now); });
+      },
+      [=](untrack_atom, const std::string& sid, const std::string& uid, const std::string& fid) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) { return d.untrack(sid, uid, fid, now); });
+      },
+      [=](submit_atom, const std::string& sid, const std::string& uid, const std::string& post) {
+        return batched<string_list>(self, [&](database& d, std::int64_t now) { return d.submit(sid, uid, post, now); });
+      },
+      [=](end_atom, const std::string& sid, const std::string& reason) {
+        return batched<std::int64_t>(self, [&](database& d, std::int64_t now) { return d.end_session(sid, reason, now); });
+      },
+      [=](recover_atom) {
+        return batched<recovered_sessions>(self, [&](database& d, std::int64_t now) {
+          return recovered_sessions{d.recover(now)};
+        });
+      },
+      [=](add_file_atom, const file_record& f) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.insert_file(f, now);
+          return true;
+        });
+      },
+      [=](get_file_atom, const std::string& fid) {
+        return read<file_lookup>(self, [&](database& d, std::int64_t) {
+          auto f = d.find_file(fid);
+          return f ? file_lookup{true, *f} : file_lookup{};
+        });
+      },
+      [=](del_file_atom, const std::string& fid, const std::string& uid) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) { return d.queue_file_deletion(fid, uid, now); });
+      },
+      [=](ext_file_atom, const std::string& fid, const std::string& uid) {
+        return batched<ext_file_outcome>(self, [&](database& d, std::int64_t now) {
+          if (auto f = d.find_file(fid)) return f->user_id == uid ? ext_file_outcome::exists : ext_file_outcome::conflict;
+          d.insert_file(file_record{fid, uid, "", 0, "active", true}, now);
+          return ext_file_outcome::created;
+        });
+      },
+      [=](due_atom, std::int64_t limit) {
+        return read<deletion_batch>(self, [&](database& d, std::int64_t now) {
+          return deletion_batch{d.due_deletions(now, limit)};
+        });
+      },
+      [=](report_atom, const deletion_report& report) {
+        return batched<std::int64_t>(self, [&](database& d, std::int64_t now) {
+          for (const auto& [file_id, error] : report.results) {
+            if (error.empty())
+              d.deletion_done(file_id, now);
+            else if (!d.deletion_failed(file_id, error, self->state.retry, now))
+              spdlog::error("cleanup: giving up on {} after {} attempts: {}", file_id, self->state.retry.max_attempts,
+                            error);
+          }
+          return d.next_deletion_at().value_or(-1);
+        });
+      },
+      [=](audit_atom, const audit_query& q) {
+        return read<audit_records>(self, [&](database& d, std::int64_t) { return audit_records{d.read_audit(q)}; });
+      },
+      [=](stats_atom) { return read<cleanup_stats>(self, [&](database& d, std::int64_t) { return d.stats(); }); },
+      [=](sync_atom) {
+        flush(self);
+        return true;
+      },
+      [=](flush_atom) { flush(self); },
+  };
+}
+
+}  // namespace
+
+storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<database> db, retry_policy retry, bool detached) {
+  if (detached) return sys.spawn<caf::detached>(storage_behavior, std::move(db), retry);
+  return sys.spawn(storage_behavior, std::move(db), retry);
+}
+
+}  // namespace tether

@@ -1,0 +1,99 @@
+#pragma once
+// The storage actor: the only SQLite writer. Writes from many actors are serialized by its
+// mailbox and grouped into one transaction per burst; a reply is sent only after its write is
+// committed (the durability rule: an `ack` follows the commit).
+#include "actors/atoms.hpp"
+#include "storage/records.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tether {
+
+class database;
+
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using token_atom = caf::atom_constant<caf::atom("token")>;
+using detach_atom = caf::atom_constant<caf::atom("detach")>;
+using track_atom = caf::atom_constant<caf::atom("track")>;
+using untrack_atom = caf::atom_constant<caf::atom("untrack")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using end_atom = caf::atom_constant<caf::atom("end")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using add_file_atom = caf::atom_constant<caf::atom("add_file")>;
+using get_file_atom = caf::atom_constant<caf::atom("get_file")>;
+using del_file_atom = caf::atom_constant<caf::atom("del_file")>;
+using ext_file_atom = caf::atom_constant<caf::atom("ext_file")>;
+using due_atom = caf::atom_constant<caf::atom("due")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using audit_atom = caf::atom_constant<caf::atom("audit")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+
+// Replies that carry several rows travel as one struct.
+struct recovered_sessions { std::vector<persisted_session> sessions; };
+struct file_lookup { bool found = false; file_record file; };
+struct deletion_batch { std::vector<deletion_job> jobs; };
+// What the cleaner did: file id and error text (empty = removed).
+struct deletion_report { std::vector<std::pair<std::string, std::string>> results; };
+struct audit_records { std::vector<audit_record> records; };
+enum class ext_file_outcome { created, exists, conflict };
+
+using string_list = std::vector<std::string>;
+
+using storage_actor = caf::typed_actor<
+    // session_id, user_id, resume_token
+    caf::replies_to<open_atom, std::string, std::string, std::string>::with<bool>,
+    // session_id, new resume_token -> files the session tracks
+    caf::replies_to<resume_atom, std::string, std::string>::with<string_list>,
+    caf::replies_to<token_atom, std::string, std::string>::with<bool>,
+    // session_id, pending reason
+    caf::replies_to<detach_atom, std::string, std::string>::with<bool>,
+    // session_id, user_id, file ids, draft_id
+    caf::replies_to<track_atom, std::string, std::string, string_list, std::string>::with<track_result>,
+    // session_id, user_id, file_id -> whether it was tracked
+    caf::replies_to<untrack_atom, std::string, std::string, std::string>::with<bool>,
+    // session_id, user_id, post_id -> kept files
+    caf::replies_to<submit_atom, std::string, std::string, std::string>::with<string_list>,
+    // session_id, reason -> number of files queued for deletion
+    caf::replies_to<end_atom, std::string, std::string>::with<std::int64_t>,
+    caf::replies_to<recover_atom>::with<recovered_sessions>,
+    caf::replies_to<add_file_atom, file_record>::with<bool>,
+    caf::replies_to<get_file_atom, std::string>::with<file_lookup>,
+    // file_id, user_id -> whether a deletion was queued
+    caf::replies_to<del_file_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<ext_file_atom, std::string, std::string>::with<ext_file_outcome>,
+    caf::replies_to<due_atom, std::int64_t>::with<deletion_batch>,
+    // -> unix ms of the next due deletion, or -1 when the queue is empty
+    caf::replies_to<report_atom, deletion_report>::with<std::int64_t>,
+    caf::replies_to<audit_atom, audit_query>::with<audit_records>,
+    caf::replies_to<stats_atom>::with<cleanup_stats>,
+    // commits what is pending, then replies (used at shutdown and by tests)
+    caf::replies_to<sync_atom>::with<bool>,
+    caf::reacts_to<flush_atom>>;
+
+// `db` is opened (and migrated) by the caller, so that start-up errors surface before serving.
+storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<database> db, retry_policy retry,
+                            bool detached = true);
+
+}  // namespace tether
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::recovered_sessions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_records)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::cleanup_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::track_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::ext_file_outcome)

@@ -1,0 +1,112 @@
+#include "actors/supervisor.hpp"
+
+#include "actors/cleaner.hpp"
+#include "actors/directory.hpp"
+#include "actors/storage.hpp"
+#include "storage/database.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tether {
+
+namespace {
+
+struct supervisor_state {
+  supervisor_options options;
+  session_deps deps;
+  bool shutting_down = false;
+  static inline const char* name = "supervisor";
+};
+
+using supervisor_self = caf::stateful_actor<supervisor_state>*;
+
+void schedule_sweep(supervisor_self self) {
+  self->delayed_send(self, std::chrono::milliseconds(self->state.options.cfg->session.sweep_interval_ms),
+                     sweep_atom::value);
+}
+
+void recover(supervisor_self self, caf::response_promise rp) {
+  auto& st = self->state;
+  self->request(st.deps.storage, caf::infinite, recover_atom::value)
+      .then(
+          [self, rp](recovered_sessions& r) mutable {
+            auto& st = self->state;
+            // Sessions that were open or waiting at the stop wait again, for a fresh window.
+            for (auto& p : r.sessions) {
+              session_start start;
+              start.restored = std::move(p);
+              spawn_session(self->system(), st.deps, std::move(start));
+            }
+            spdlog::info("recovery: {} session(s) waiting for resume", r.sessions.size());
+            self->send(st.deps.cleaner, wake_atom::value);
+            schedule_sweep(self);
+            if (st.options.hooks.on_ready) st.options.hooks.on_ready();
+            rp.deliver(true);
+          },
+          [self, rp](caf::error& e) mutable {
+            auto why = "recovery failed: " + to_string(e);
+            spdlog::critical(why);
+            if (self->state.options.hooks.on_fatal) self->state.options.hooks.on_fatal(why);
+            rp.deliver(e);
+          });
+}
+
+caf::behavior supervisor_behavior(supervisor_self self, supervisor_options options) {
+  auto& st = self->state;
+  self->set_default_handler(caf::print_and_drop);
+  st.options = std::move(options);
+  auto& o = st.options;
+  st.deps.cfg = o.cfg;
+  st.deps.storage = spawn_storage(self->system(), o.db,
+                                  retry_policy{o.cfg->cleanup.max_attempts, o.cfg->cleanup.retry_base_ms,
+                                               o.cfg->cleanup.retry_max_ms},
+                                  o.detached_io);
+  st.deps.cleaner = spawn_cleaner(self->system(), st.deps.storage, o.blobs, o.detached_io);
+  st.deps.directory = spawn_directory(self->system(), st.deps.storage);
+  self->monitor(st.deps.storage);
+  self->monitor(st.deps.cleaner);
+  self->monitor(st.deps.directory);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    if (self->state.shutting_down) return;
+    auto& d = self->state.deps;
+    const char* who = msg.source == d.storage.address() ? "storage" : msg.source == d.cleaner.address() ? "cleaner" : "directory";
+    auto why = std::string(who) + " actor died: " + to_string(msg.reason);
+    spdlog::critical(why);
+    if (self->state.options.hooks.on_fatal) self->state.options.hooks.on_fatal(why);
+  });
+  return {
+      [=](deps_atom) { return self->state.deps; },
+      [=](start_atom) {
+        auto rp = self->make_response_promise();
+        recover(self, rp);
+        return rp;
+      },
+      [=](sweep_atom a) {
+        if (self->state.shutting_down) return;
+        self->send(self->state.deps.directory, a);
+        schedule_sweep(self);
+      },
+      [=](count_atom a) { return self->delegate(self->state.deps.directory, a); },
+      [=](shutdown_atom a) {
+        auto& st = self->state;
+        st.shutting_down = true;
+        auto rp = self->make_response_promise();
+        self->request(st.deps.directory, caf::infinite, a)
+            .then([self, rp](bool) mutable {
+              self->request(self->state.deps.storage, caf::infinite, sync_atom::value)
+                  .then([rp](bool) mutable { rp.deliver(true); },
+                        [rp](caf::error& e) mutable { rp.deliver(e); });
+            });
+        return rp;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_options options) {
+  return sys.spawn(supervisor_behavior, std::move(options));
+}
+
+}  // namespace tether

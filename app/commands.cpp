@@ -1,0 +1,106 @@
+#include "app/commands.hpp"
+
+#include "net/codec.hpp"
+#include "net/jwt.hpp"
+#include "storage/database.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <iostream>
+
+namespace tether {
+
+namespace {
+
+// "90", "90s", "15m", "1h", "7d" -> seconds; -1 when malformed.
+std::int64_t parse_ttl(const std::string& text) {
+  if (text.empty()) return -1;
+  std::size_t used = 0;
+  std::int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (...) {
+    return -1;
+  }
+  if (n <= 0) return -1;
+  std::string unit = text.substr(used);
+  if (unit.empty() || unit == "s") return n;
+  if (unit == "m") return n * 60;
+  if (unit == "h") return n * 3600;
+  if (unit == "d") return n * 86400;
+  return -1;
+}
+
+std::string database_path(const settings& s) { return s.storage.data_dir + "/tether.db"; }
+
+}  // namespace
+
+int print_token(settings s, const std::vector<std::string>& args) {
+  jwt::claims c;
+  std::int64_t ttl = 3600;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--name" && i + 1 < args.size()) {
+      c.name = args[++i];
+    } else if (args[i] == "--guest") {
+      c.guest = true;
+    } else if (args[i] == "--ttl" && i + 1 < args.size()) {
+      ttl = parse_ttl(args[++i]);
+      if (ttl < 0) {
+        std::cerr << "tetherd token: --ttl takes a duration like 90s, 15m, 1h or 7d\n";
+        return 2;
+      }
+    } else if (c.sub.empty() && args[i].rfind("--", 0) != 0) {
+      c.sub = args[i];
+    } else {
+      std::cerr << "tetherd token: unexpected argument '" << args[i] << "'\n";
+      return 2;
+    }
+  }
+  if (!codec::valid_user_id(c.sub)) {
+    std::cerr << "tetherd token: USER must be 1-128 characters of [A-Za-z0-9_.@-]\n";
+    return 2;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  c.exp = now.count() + ttl;
+  std::cout << jwt::sign(c, s.auth.jwt_secret) << "\n";
+  return 0;
+}
+
+int print_audit(settings s, const std::vector<std::string>& args) {
+  audit_query q;
+  q.limit = 1000;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto take = [&](std::optional<std::string>& into) {
+      if (i + 1 >= args.size()) return false;
+      into = args[++i];
+      return true;
+    };
+    bool ok = true;
+    if (args[i] == "--session") ok = take(q.session_id);
+    else if (args[i] == "--file") ok = take(q.file_id);
+    else if (args[i] == "--user") ok = take(q.user_id);
+    else if (args[i] == "--limit" && i + 1 < args.size()) {
+      try {
+        q.limit = std::stoll(args[++i]);
+      } catch (...) {
+        ok = false;
+      }
+      ok = ok && q.limit >= 1;
+    } else ok = false;
+    if (!ok) {
+      std::cerr << "tetherd audit: bad argument '" << args[i] << "' (use --session, --file, --user, --limit N)\n";
+      return 2;
+    }
+  }
+  // WAL lets this read alongside a running server.
+  database db(database_path(s), s.storage.synchronous);
+  for (const auto& r : db.read_audit(q)) {
+    boost::json::object o{{"id", r.id},           {"at", r.at},           {"event", r.event},   {"session_id", r.session_id},
+                          {"user_id", r.user_id}, {"file_id", r.file_id}, {"reason", r.reason}, {"details", r.details}};
+    std::cout << boost::json::serialize(o) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tether

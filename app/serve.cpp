@@ -1,0 +1,137 @@
+// tetherd serve: open the data dir, start the actors and the listener, recover, serve until
+// SIGTERM, then close every session with 1001 (persisted for resume), commit, and exit 0.
+#include "app/commands.hpp"
+
+#include "actors/supervisor.hpp"
+#include "net/ask.hpp"
+#include "net/listener.hpp"
+#include "storage/database.hpp"
+
+#include <boost/asio.hpp>
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace net = boost::asio;
+
+namespace tether {
+
+namespace {
+
+// A core actor died: exit non-zero at once. Everything acknowledged is in SQLite, and the next
+// start recovers it (crash-only design: there is no half-alive mode).
+constexpr int fatal_exit_code = 70;
+// How long shutdown waits for close frames to be written before stopping I/O.
+constexpr auto close_grace = std::chrono::seconds(2);
+
+void configure_logging(const settings& s) {
+  auto logger = spdlog::stderr_color_mt("tetherd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(s.log.level));
+  spdlog::flush_on(spdlog::level::warn);
+}
+
+unsigned thread_count(std::int64_t configured) {
+  if (configured > 0) return static_cast<unsigned>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+session_deps fetch_deps(caf::actor_system& sys, const caf::actor& supervisor) {
+  caf::scoped_actor self{sys};
+  session_deps deps;
+  self->request(supervisor, caf::infinite, deps_atom::value)
+      .receive([&](session_deps& d) { deps = std::move(d); },
+               [&](caf::error& e) { throw std::runtime_error("supervisor: " + to_string(e)); });
+  return deps;
+}
+
+}  // namespace
+
+int serve(settings s) {
+  configure_logging(s);
+  auto cfg = std::make_shared<const settings>(s);
+  std::filesystem::create_directories(s.storage.data_dir);
+  auto db = std::make_shared<database>(s.storage.data_dir + "/tether.db", s.storage.synchronous);
+  auto blobs = std::make_shared<local_blob_store>(blob_dir_of(s));
+  blobs->clear_incoming();
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", static_cast<std::size_t>(thread_count(0)));
+  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{caf_cfg};
+
+  auto ctx = std::make_shared<server_context>(sys, cfg);
+  ctx->blobs = blobs;
+  supervisor_options options;
+  options.cfg = cfg;
+  options.db = db;
+  options.blobs = blobs;
+  options.hooks.on_ready = [ctx] {
+    ctx->ready = true;
+    spdlog::info("ready");
+  };
+  options.hooks.on_fatal = [](const std::string& why) {
+    spdlog::critical("fatal: {}; exiting", why);
+    spdlog::shutdown();
+    std::_Exit(fatal_exit_code);
+  };
+  ctx->supervisor = spawn_supervisor(sys, std::move(options));
+  ctx->deps = fetch_deps(sys, ctx->supervisor);
+
+  net::io_context ioc{static_cast<int>(thread_count(s.server.io_threads))};
+  auto endpoint = net::ip::tcp::endpoint{net::ip::make_address(s.server.bind), static_cast<unsigned short>(s.server.port)};
+  auto server = std::make_shared<listener>(ioc, endpoint, ctx);
+  server->run();
+  auto bound = server->local_endpoint();
+  std::cout << "listening on " << bound.address().to_string() << ":" << bound.port() << std::endl;
+  spdlog::info("listening on {}:{} (data dir {})", bound.address().to_string(), bound.port(), s.storage.data_dir);
+  caf::anon_send(ctx->supervisor, start_atom::value);
+
+  int exit_code = 0;
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    ctx->stopping = true;
+    server->stop();
+    // Every session closes with 1001 and is persisted for resume; then storage commits.
+    ask<caf::message>(sys, ctx->supervisor, [&ioc, ctx](caf::expected<caf::message> done) {
+      if (!done) spdlog::error("shutdown: {}", to_string(done.error()));
+      auto deadline = std::make_shared<net::steady_timer>(ioc, close_grace);
+      auto poll = std::make_shared<std::function<void()>>();
+      *poll = [&ioc, ctx, deadline, poll] {
+        if (ctx->websocket_connections == 0 || deadline->expiry() <= net::steady_timer::clock_type::now()) {
+          ioc.stop();
+          return;
+        }
+        auto tick = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(20));
+        tick->async_wait([tick, poll](boost::system::error_code) { (*poll)(); });
+      };
+      net::post(ioc, [poll] { (*poll)(); });
+    }, shutdown_atom::value);
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < thread_count(s.server.io_threads); ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+
+  // Stop the actors; the storage actor commits what is pending on exit.
+  caf::anon_send_exit(ctx->supervisor, caf::exit_reason::user_shutdown);
+  for (auto* core : {&ctx->deps.directory, &ctx->deps.cleaner})
+    caf::anon_send_exit(*core, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  std::cout.flush();
+  // Sessions still waiting on timers would hold the actor system open; everything is durable now.
+  std::_Exit(exit_code);
+}
+
+}  // namespace tether

@@ -1,0 +1,41 @@
+#pragma once
+// One HTTP/1.1 connection: reads requests (keep-alive), answers the API, streams uploads to the
+// blob store, and hands WebSocket upgrades to a ws_connection and a new session actor.
+#include "net/handshake.hpp"
+#include "net/server_context.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+
+namespace tether {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_context> ctx);
+  void run();
+
+private:
+  void do_read_header();
+  void on_read_header(boost::beast::error_code ec);
+  void do_read_body();
+  void on_read_body(boost::beast::error_code ec);
+  void do_upload();
+  void on_upload(boost::beast::error_code ec);
+  void upgrade(http_request req);
+  void respond(boost::beast::http::message_generator msg);
+  void do_write(boost::beast::http::message_generator msg);
+  void on_write(bool keep_alive, boost::beast::error_code ec);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<server_context> ctx_;
+  std::string remote_ip_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> body_parser_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> upload_parser_;
+  std::string upload_id_, upload_name_, upload_user_;
+};
+
+}  // namespace tether

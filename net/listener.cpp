@@ -1,0 +1,46 @@
+#include "net/listener.hpp"
+
+#include "net/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace net = boost::asio;
+
+namespace tether {
+
+listener::listener(net::io_context& ioc, net::ip::tcp::endpoint endpoint, std::shared_ptr<server_context> ctx)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(std::move(ctx)) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void listener::run() { do_accept(); }
+
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void listener::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](boost::system::error_code ec,
+                                                                             net::ip::tcp::socket socket) {
+    self->on_accept(ec, std::move(socket));
+  });
+}
+
+void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Out of file descriptors and the like: log, and keep accepting.
+    spdlog::warn("accept: {}", ec.message());
+  } else {
+    std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace tether

@@ -1,0 +1,54 @@
+#pragma once
+// What every network object shares: settings, the actor handles, the blob store, readiness and
+// per-IP connection counts.
+#include "actors/session.hpp"
+#include "storage/blob_store.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace tether {
+
+class ip_limiter {
+public:
+  explicit ip_limiter(std::int64_t per_ip) : per_ip_(per_ip) {}
+  // Counts a connection from `ip`; false (and not counted) when the address is at its limit.
+  bool acquire(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& n = counts_[ip];
+    if (n >= per_ip_) return false;
+    ++n;
+    return true;
+  }
+  void release(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = counts_.find(ip);
+    if (it != counts_.end() && --it->second <= 0) counts_.erase(it);
+  }
+
+private:
+  std::int64_t per_ip_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::int64_t> counts_;
+};
+
+struct server_context {
+  server_context(caf::actor_system& s, std::shared_ptr<const settings> c)
+      : sys(s), cfg(std::move(c)), limiter(cfg->limits.max_connections_per_ip) {}
+  caf::actor_system& sys;
+  std::shared_ptr<const settings> cfg;
+  session_deps deps;
+  caf::actor supervisor;
+  std::shared_ptr<local_blob_store> blobs;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<std::int64_t> websocket_connections{0};
+  ip_limiter limiter;
+};
+
+}  // namespace tether

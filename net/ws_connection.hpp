@@ -1,0 +1,68 @@
+#pragma once
+// One upgraded socket in its data phase. Reads client frames (net/ws_frame), decodes them
+// (net/codec) on the I/O thread and hands typed messages to its session actor; writes the
+// session's pre-framed frames, coalescing everything queued into one gather write.
+#include "actors/client_link.hpp"
+#include "net/ws_frame.hpp"
+
+#include <boost/asio.hpp>
+#include <caf/actor.hpp>
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace tether {
+
+class ws_connection : public client_link, public std::enable_shared_from_this<ws_connection> {
+public:
+  using socket_type = boost::asio::ip::tcp::socket;
+  struct limits {
+    std::size_t max_message_bytes;
+    std::size_t max_outbound_bytes;
+  };
+
+  // `leftover`: bytes that arrived after the upgrade request. `on_gone` runs when the
+  // connection object is destroyed (per-IP accounting).
+  ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone);
+  ~ws_connection() override;
+
+  void start(caf::actor session);
+
+  void send(frame f) override;
+  void ping() override;
+  void close(std::uint16_t code, const std::string& reason) override;
+
+private:
+  void do_read();
+  void on_readable(boost::system::error_code ec);
+  void consume(const char* data, std::size_t size);
+  void dispatch(ws::event& e);
+  void enqueue(frame f, bool counts_toward_limit);
+  void do_write();
+  void on_write(boost::system::error_code ec, std::size_t bytes);
+  void after_close_frame_written();
+  void report_closed(std::uint16_t code, bool by_server);
+  void shut();
+
+  socket_type socket_;
+  std::string leftover_;
+  limits limits_;
+  std::function<void()> on_gone_;
+  ws::frame_reader reader_;
+  caf::actor session_;           // released once the close is reported
+  bool reported_ = false;        // strand only
+
+  std::mutex mutex_;             // guards the fields below: send() comes from actor threads
+  std::vector<frame> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool write_scheduled_ = false; // a do_write is posted or a write is in flight
+  bool close_queued_ = false;
+  bool close_in_flight_ = false; // the close frame is part of the current write
+
+  std::vector<frame> inflight_;  // strand only
+  std::vector<boost::asio::const_buffer> buffers_;
+  std::unique_ptr<boost::asio::steady_timer> linger_;  // only while closing
+};
+
+}  // namespace tether

@@ -1,0 +1,100 @@
+#pragma once
+// The SQLite database: schema migrations and every query tether makes. Synchronous and
+// single-threaded by design: only the storage actor owns an instance (the one writer), and it
+// groups calls into transactions with begin()/commit().
+#include "storage/records.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tether {
+
+class database {
+public:
+  // Opens (creating if needed) and migrates. Throws std::runtime_error: start-up only.
+  // `synchronous` is "normal" (durable against process crashes, the default) or "full".
+  database(const std::string& path, const std::string& synchronous = "normal");
+  ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  static int latest_schema_version();
+  int schema_version();
+
+  // Transactions. A savepoint wraps one operation inside a batch so that its failure
+  // undoes only that operation.
+  void begin();
+  void commit();
+  void rollback();
+  void savepoint();
+  void release();
+  void rollback_to();
+
+  // Files.
+  void insert_file(const file_record& f, std::int64_t now_ms);
+  std::optional<file_record> find_file(const std::string& file_id);
+  // Queues an owner's explicit delete (HTTP DELETE). False when there is nothing to delete.
+  bool queue_file_deletion(const std::string& file_id, const std::string& user_id, std::int64_t now_ms);
+
+  // Sessions and tracking.
+  void open_session(const std::string& session_id, const std::string& user_id,
+                    const std::string& resume_token, std::int64_t now_ms);
+  // A resumed session: new token, open again. Returns the files it tracks.
+  std::vector<std::string> resume_session(const std::string& session_id, const std::string& resume_token,
+                                          std::int64_t now_ms);
+  void set_resume_token(const std::string& session_id, const std::string& resume_token);
+  // The socket went away but the session waits for a resume; `reason` is what session_closed
+  // will say if the window passes.
+  void detach_session(const std::string& session_id, const std::string& reason, std::int64_t now_ms);
+  track_result track(const std::string& session_id, const std::string& user_id,
+                     const std::vector<std::string>& file_ids, const std::string& draft_id,
+                     std::int64_t now_ms);
+  std::vector<std::string> tracked_files(const std::string& session_id);
+  bool untrack(const std::string& session_id, const std::string& user_id, const std::string& file_id,
+               std::int64_t now_ms);
+  // Marks every tracked file kept forever; returns them.
+  std::vector<std::string> submit(const std::string& session_id, const std::string& user_id,
+                                  const std::string& post_id, std::int64_t now_ms);
+  // The end of a session, exactly once: every tracked file that is still active and not tracked
+  // by another live session is queued for deletion. Returns the number queued (0 when the
+  // session had already ended).
+  std::int64_t end_session(const std::string& session_id, const std::string& reason, std::int64_t now_ms);
+
+  // Crash recovery: sessions open at the crash become detached with reason "crash"; returns every
+  // detached session, with its files, whose window is to be counted from now.
+  std::vector<persisted_session> recover(std::int64_t now_ms);
+
+  // Deletion queue.
+  std::vector<deletion_job> due_deletions(std::int64_t now_ms, std::int64_t limit);
+  std::optional<std::int64_t> next_deletion_at();
+  void deletion_done(const std::string& file_id, std::int64_t now_ms);
+  // Counts a failed attempt; past max_attempts the job is marked failed. Returns true if it will be retried.
+  bool deletion_failed(const std::string& file_id, const std::string& error, const retry_policy& policy,
+                       std::int64_t now_ms);
+  cleanup_stats stats();
+
+  // Audit.
+  void audit(const std::string& event, const std::string& session_id, const std::string& user_id,
+             const std::string& file_id, const std::string& reason, const std::string& details,
+             std::int64_t now_ms);
+  std::vector<audit_record> read_audit(const audit_query& q);
+
+private:
+  class statement;
+  void exec(const char* sql);
+  void migrate();
+  std::string session_user(const std::string& session_id);
+  bool tracked_elsewhere(const std::string& file_id, const std::string& session_id);
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;  // prepared statements by SQL literal
+};
+
+}  // namespace tether

@@ -1,0 +1,70 @@
+#pragma once
+// Plain rows exchanged with the database (and, through the storage actor, with other actors).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tether {
+
+struct file_record {
+  std::string file_id;
+  std::string user_id;
+  std::string name;
+  std::int64_t size = 0;
+  std::string state;  // active | kept | queued | deleted | failed
+  bool external = false;
+};
+
+// A session that was open or inside its resume window when the server stopped.
+struct persisted_session {
+  std::string session_id;
+  std::string user_id;
+  std::string resume_token;
+  std::string pending_reason;  // the session_closed reason if its window passes: crash | shutdown | closed
+  std::vector<std::string> files;
+};
+
+struct deletion_job {
+  std::string file_id;
+  std::int64_t attempts = 0;
+};
+
+enum class track_outcome { tracked, not_found, forbidden };
+
+struct track_result {
+  std::vector<std::string> tracked;                                  // everything the session tracks now
+  std::vector<std::pair<std::string, track_outcome>> rejected;       // refused ids, in request order
+};
+
+struct audit_record {
+  std::int64_t id = 0;
+  std::string at, event, session_id, user_id, file_id, reason, details;
+};
+
+struct audit_query {
+  std::optional<std::string> session_id, file_id, user_id;
+  std::int64_t limit = 100;
+};
+
+struct failed_deletion {
+  std::string file_id;
+  std::int64_t attempts = 0;
+  std::string last_error;
+};
+
+struct cleanup_stats {
+  std::int64_t queued = 0;
+  std::int64_t done_total = 0;
+  std::int64_t failed_total = 0;
+  std::vector<failed_deletion> failed;
+};
+
+// Retry policy of the deletion queue.
+struct retry_policy {
+  std::int64_t max_attempts = 8;
+  std::int64_t base_ms = 1000;
+  std::int64_t max_ms = 300000;
+};
+
+}  // namespace tether
