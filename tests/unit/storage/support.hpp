@@ -1,0 +1,194 @@
+#pragma once
+// Helpers shared by the storage tests: a fresh temp directory per test (mkdtemp under /tmp,
+// removed in TearDown), a real SQLite file opened through tether::database, and a second raw
+// SQLite connection to look at rows the API does not expose.
+#include "storage/database.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tether::storage_testing {
+
+// 2026-01-01T12:00:00.000Z: a fixed "now" so that audit timestamps and queue times are exact.
+constexpr std::int64_t T0 = 1767268800000;
+
+// A second, independent connection to the same SQLite file (WAL lets it read while the
+// database under test holds its own connection).
+class raw_sqlite {
+ public:
+  explicit raw_sqlite(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
+      sqlite3_close(h_);
+      throw std::runtime_error("raw open " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(h_, 5000);
+  }
+  ~raw_sqlite() { sqlite3_close(h_); }
+  raw_sqlite(const raw_sqlite&) = delete;
+  raw_sqlite& operator=(const raw_sqlite&) = delete;
+
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown";
+      sqlite3_free(err);
+      throw std::runtime_error("raw exec '" + sql + "': " + msg);
+    }
+  }
+
+  // Every row of a query, each column rendered as text ("NULL" for NULL).
+  std::vector<std::vector<std::string>> rows(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
+    std::vector<std::vector<std::string>> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        auto p = sqlite3_column_text(s, i);
+        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
+    return out;
+  }
+
+  // The first column of the first row ("" when there is no row).
+  std::string text(const std::string& sql) {
+    auto r = rows(sql);
+    return r.empty() || r[0].empty() ? std::string() : r[0][0];
+  }
+  std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
+
+ private:
+  sqlite3* h_ = nullptr;
+};
+
+// A fresh directory under /tmp per test.
+class temp_dir_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tether-storage-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    ASSERT_NE(p, nullptr) << "mkdtemp failed";
+    dir_ = p;
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    std::error_code ec;
+    // Give back any permission a test took away so that everything can be removed.
+    for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code ignored;
+      if (it->is_directory(ignored))
+        std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::add, ignored);
+    }
+    std::filesystem::remove_all(dir_, ec);
+    EXPECT_FALSE(std::filesystem::exists(dir_)) << "temp dir not removed: " << dir_;
+  }
+
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  static void write_file(const std::string& p, const std::string& content) {
+    std::ofstream(p, std::ios::binary) << content;
+  }
+  static std::string read_file(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::string dir_;
+};
+
+// A real database file in the temp directory, opened before each test.
+class database_test : public temp_dir_test {
+ protected:
+  void SetUp() override {
+    temp_dir_test::SetUp();
+    if (HasFatalFailure()) return;
+    open();
+  }
+  void TearDown() override {
+    db_.reset();
+    temp_dir_test::TearDown();
+  }
+
+  std::string db_path() const { return path("tether.db"); }
+  void open() { db_ = std::make_unique<database>(db_path()); }
+  // A process restart: close the connection, open the same file again.
+  void reopen() {
+    db_.reset();
+    open();
+  }
+  database& db() { return *db_; }
+
+  void add_file(const std::string& file_id, const std::string& user_id, std::int64_t now = T0) {
+    file_record f;
+    f.file_id = file_id;
+    f.user_id = user_id;
+    f.name = file_id + ".bin";
+    f.size = 10;
+    db().insert_file(f, now);
+  }
+
+  std::string state_of(const std::string& file_id) {
+    auto f = db().find_file(file_id);
+    return f ? f->state : std::string("<missing>");
+  }
+
+  std::vector<audit_record> audit_all() {
+    audit_query q;
+    q.limit = 1000000;
+    return db().read_audit(q);
+  }
+  std::vector<audit_record> audit_of(const std::string& event) {
+    std::vector<audit_record> out;
+    for (auto& r : audit_all())
+      if (r.event == event) out.push_back(r);
+    return out;
+  }
+  std::vector<std::string> audit_events() {
+    std::vector<std::string> out;
+    for (auto& r : audit_all()) out.push_back(r.event);
+    return out;
+  }
+
+  // A file row as the raw connection sees it; sessions' state likewise.
+  std::string session_state(const std::string& session_id) {
+    raw_sqlite raw(db_path());
+    return raw.text("SELECT state FROM sessions WHERE session_id='" + session_id + "'");
+  }
+
+  static std::vector<std::string> job_ids(const std::vector<deletion_job>& jobs) {
+    std::vector<std::string> out;
+    for (auto& j : jobs) out.push_back(j.file_id);
+    return out;
+  }
+  static std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+  std::unique_ptr<database> db_;
+};
+
+}  // namespace tether::storage_testing
