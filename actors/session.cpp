@@ -7,7 +7,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <deque>
 
 namespace tether {
 
@@ -39,7 +38,7 @@ struct session_state {
   std::vector<std::string> files;  // tracked, as last confirmed by storage
   std::string detach_reason = "closed";  // session_closed reason if the resume window passes
 
-  std::deque<client_message> held;  // arrived while opening
+  std::vector<client_message> held;  // arrived while opening (a vector: empty costs nothing)
   json::value connect_ref;          // echoed on `connected` when it answers a `connect`
   bool leaving = false;             // `before_disconnect` received: the close ends it, no window
   bool link_closed_while_opening = false;

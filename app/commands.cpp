@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 
 #include "net/codec.hpp"
+#include "net/http_api.hpp"
 #include "net/jwt.hpp"
 #include "storage/database.hpp"
 
@@ -96,9 +97,7 @@ int print_audit(settings s, const std::vector<std::string>& args) {
   // WAL lets this read alongside a running server.
   database db(database_path(s), s.storage.synchronous);
   for (const auto& r : db.read_audit(q)) {
-    boost::json::object o{{"id", r.id},           {"at", r.at},           {"event", r.event},   {"session_id", r.session_id},
-                          {"user_id", r.user_id}, {"file_id", r.file_id}, {"reason", r.reason}, {"details", r.details}};
-    std::cout << boost::json::serialize(o) << "\n";
+    std::cout << boost::json::serialize(audit_json(r)) << "\n";
   }
   return 0;
 }

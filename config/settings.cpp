@@ -60,6 +60,7 @@ const std::vector<option>& options() {
       integer(TETHER_OPTION(server, max_queue), 0, many, "Connections that may wait for a place; the next is closed with 4030."),
       text(TETHER_OPTION(server, tls_cert), "PEM certificate chain; set together with tls_key to serve TLS."),
       text(TETHER_OPTION(server, tls_key), "PEM private key of tls_cert."),
+      text(TETHER_OPTION(server, web_dir), "Directory of the pages served under /demo/ (demo apps); empty: none."),
 
       secret(TETHER_OPTION(auth, jwt_secret), "HS256 secret of client tokens; empty: generated into data_dir/jwt_secret."),
       boolean(TETHER_OPTION(auth, allow_no_exp), "Accept tokens without an exp claim."),

@@ -18,6 +18,7 @@ struct settings {
     std::int64_t max_sessions = 10000;
     std::int64_t max_queue = 1000;
     std::string tls_cert, tls_key;
+    std::string web_dir = "./web";       // demo pages and the admin dashboard
   } server;
   struct {
     std::string jwt_secret;              // generated into data_dir at first start when empty

@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
 
+#include <filesystem>
+
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
@@ -38,10 +40,21 @@ bool require_api_key(const server_context& ctx, const http_request& req, const r
   return false;
 }
 
+}  // namespace
+
 json::object audit_json(const audit_record& r) {
+  // details is stored as JSON text; it goes out as an object (or null).
+  json::value details;
+  if (!r.details.empty()) {
+    boost::system::error_code ec;
+    details = json::parse(r.details, ec);
+    if (ec) details = json::string(r.details);
+  }
   return {{"id", r.id},           {"at", r.at},           {"event", r.event},   {"session_id", r.session_id},
-          {"user_id", r.user_id}, {"file_id", r.file_id}, {"reason", r.reason}, {"details", r.details}};
+          {"user_id", r.user_id}, {"file_id", r.file_id}, {"reason", r.reason}, {"details", details}};
 }
+
+namespace {
 
 void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
   audit_query q;
@@ -182,6 +195,44 @@ void user_file_route(const std::shared_ptr<server_context>& ctx, http_request& r
   answer_error(respond, req.version(), status::method_not_allowed, "invalid_field", "use GET or DELETE");
 }
 
+const char* content_type_of(const std::string& path) {
+  auto ends = [&](const char* ext) {
+    std::string e(ext);
+    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".json") || ends(".map")) return "application/json";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  return "application/octet-stream";
+}
+
+// Pages under web_dir/demo/: a directory answers with its index.html. Paths with ".." or
+// hidden segments are refused, so nothing outside web_dir is reachable.
+void serve_demo_page(const server_context& ctx, const http_request& req, const std::string& path,
+                     const respond_fn& respond) {
+  auto version = req.version();
+  if (ctx.cfg->server.web_dir.empty() || path.find("/.") != std::string::npos ||
+      path.find('\\') != std::string::npos)
+    return answer_error(respond, version, status::not_found, "not_found", "no such page");
+  std::string file = ctx.cfg->server.web_dir + path;
+  std::error_code fs_ec;
+  if (std::filesystem::is_directory(file, fs_ec)) file += file.back() == '/' ? "index.html" : "/index.html";
+  boost::system::error_code ec;
+  http::file_body::value_type body;
+  body.open(file.c_str(), boost::beast::file_mode::scan, ec);
+  if (ec) return answer_error(respond, version, status::not_found, "not_found", "no such page");
+  auto size = body.size();
+  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                      std::make_tuple(status::ok, version)};
+  res.set(http::field::content_type, content_type_of(file));
+  res.set(http::field::cache_control, "no-cache");
+  res.content_length(size);
+  respond(http::message_generator(std::move(res)));
+}
+
 }  // namespace
 
 http_response json_response(unsigned version, status s, std::string body) {
@@ -286,6 +337,8 @@ void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, 
     if (!codec::valid_id(file_id)) return answer_error(respond, version, status::not_found, "not_found", "no such file");
     return user_file_route(ctx, req, file_id, respond);
   }
+  if (path.compare(0, 6, "/demo/") == 0 && (method == http::verb::get || method == http::verb::head))
+    return serve_demo_page(*ctx, req, path, respond);
   answer_error(respond, version, status::not_found, "not_found", "no such endpoint");
 }
 

@@ -6,6 +6,7 @@
 #include "net/server_context.hpp"
 
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ http_response error_response(unsigned version, boost::beast::http::status status
 std::string bearer_token(const boost::beast::http::fields& headers);
 // A user's token, verified; nullopt when missing or invalid.
 std::optional<jwt::claims> authenticate_user(const server_context& ctx, const std::string& token);
+
+// An audit record as the API and `tetherd audit` print it.
+boost::json::object audit_json(const audit_record& r);
 
 // Splits "/path?query" and reads one query parameter (percent-decoded).
 std::string path_of(boost::beast::string_view target);
