@@ -133,17 +133,27 @@ database::database(const std::string& path, const std::string& synchronous) {
     throw std::runtime_error(msg);
   }
   sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  exec(synchronous == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  exec("PRAGMA foreign_keys=ON");
-  migrate();
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec(synchronous == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  } catch (...) {
+    close();  // the destructor won't run for a constructor that throws
+    throw;
+  }
 }
 
-database::~database() {
+database::~database() { close(); }
+
+void database::close() {
+  if (!db_) return;
   // Statements are cached per connection; finalize them before closing.
   sqlite3_stmt* s = nullptr;
   while ((s = sqlite3_next_stmt(db_, nullptr)) != nullptr) sqlite3_finalize(s);
+  cache_.clear();
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 void database::exec(const char* sql) {
@@ -243,6 +253,7 @@ std::vector<std::string> database::resume_session(const std::string& session_id,
                  "WHERE session_id=? AND state<>'ended'")
       .bind(1, resume_token).bind(2, session_id)
       .run();
+  if (sqlite3_changes(db_) == 0) return {};  // ended or unknown: nothing was resumed
   audit("session_resumed", session_id, session_user(session_id), "", "", "", now_ms);
   return tracked_files(session_id);
 }
@@ -308,10 +319,13 @@ bool database::untrack(const std::string& session_id, const std::string& user_id
 
 std::vector<std::string> database::submit(const std::string& session_id, const std::string& user_id,
                                           const std::string& post_id, std::int64_t now_ms) {
-  auto files = tracked_files(session_id);
-  for (const auto& id : files) {
+  std::vector<std::string> files;
+  for (const auto& id : tracked_files(session_id)) {
     statement(*this, "UPDATE files SET state='kept',updated_ms=? WHERE file_id=? AND state='active'")
         .bind(1, now_ms).bind(2, id).run();
+    // Kept now or already; a file on its way out (deleted over HTTP meanwhile) is not.
+    auto f = find_file(id);
+    if (f && f->state == "kept") files.push_back(id);
   }
   statement(*this, "DELETE FROM tracked WHERE session_id=?").bind(1, session_id).run();
   std::string details = "{\"post_id\":\"" + post_id + "\",\"kept\":" + std::to_string(files.size()) + "}";

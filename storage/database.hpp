@@ -88,6 +88,7 @@ public:
 
 private:
   class statement;
+  void close();
   void exec(const char* sql);
   void migrate();
   std::string session_user(const std::string& session_id);

@@ -103,7 +103,7 @@ static int open_fds() {
 // succeeded (migrate() refusing a newer schema, or a failing PRAGMA), the destructor never runs and
 // the connection (file descriptors of the db/-wal/-shm files, cached statements) leaks.
 // Enable once the constructor closes the connection on failure.
-TEST_F(Migrations, DISABLED_RefusedOpenReleasesTheConnection) {
+TEST_F(Migrations, RefusedOpenReleasesTheConnection) {
   db_.reset();
   {
     raw_sqlite raw(db_path());
