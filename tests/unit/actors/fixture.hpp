@@ -1,0 +1,395 @@
+#pragma once
+// Deterministic actor tests: CAF's test coordinator driven from GoogleTest. Nothing runs until
+// the test calls run(); timers fire only when the test advances the (simulated) clock. Storage
+// and cleaner run as ordinary (not detached) actors, so between run() calls no actor is running
+// and the SQLite state can be read through the same `database` object, or through a second raw
+// connection that sees only what was committed.
+#include "actors/cleaner.hpp"
+#include "actors/client_link.hpp"
+#include "actors/directory.hpp"
+#include "actors/session.hpp"
+#include "actors/storage.hpp"
+#include "actors/supervisor.hpp"
+#include "config/settings.hpp"
+#include "net/clock.hpp"
+#include "net/codec.hpp"
+#include "net/jwt.hpp"
+#include "storage/blob_store.hpp"
+#include "storage/database.hpp"
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tether::actor_testing {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using strings = std::vector<std::string>;
+
+constexpr const char* test_secret = "test-secret";
+
+// The JSON payload of a server frame (unmasked): skips the WebSocket header.
+inline json::object payload_of(const std::string& f) {
+  if (f.size() < 2) throw std::runtime_error("short frame");
+  std::size_t header = 2;
+  auto len = static_cast<unsigned char>(f[1]) & 0x7f;
+  if (len == 126) header += 2;
+  if (len == 127) header += 8;
+  return json::parse(f.substr(header)).as_object();
+}
+
+inline std::string str(const json::value& v) { return json::value_to<std::string>(v); }
+
+inline strings str_list(const json::value& v) {
+  strings out;
+  for (const auto& x : v.as_array()) out.push_back(str(x));
+  return out;
+}
+
+// The socket side of a session, recording what the session asked of it.
+class fake_link : public client_link {
+ public:
+  void send(frame f) override { frames.push_back(payload_of(*f)); }
+  void ping() override { ++pings; }
+  void close(std::uint16_t code, const std::string& reason) override {
+    ++close_calls;
+    if (closed) return;  // idempotent, like the real connection: the first close wins
+    closed = true;
+    close_code = code;
+    close_reason = reason;
+  }
+
+  std::vector<json::object> of_type(const std::string& type) const {
+    std::vector<json::object> out;
+    for (const auto& f : frames)
+      if (f.contains("type") && f.at("type") == type.c_str()) out.push_back(f);
+    return out;
+  }
+  std::size_t count(const std::string& type) const { return of_type(type).size(); }
+  // The last frame of that type; fails the test (and returns {}) when there is none.
+  json::object last(const std::string& type) const {
+    auto all = of_type(type);
+    if (all.empty()) {
+      ADD_FAILURE() << "no '" << type << "' frame; got " << dump();
+      return {};
+    }
+    return all.back();
+  }
+  std::string dump() const {
+    std::string out = "[";
+    for (const auto& f : frames) out += json::serialize(f) + " ";
+    return out + "]";
+  }
+
+  std::vector<json::object> frames;
+  int pings = 0;
+  int close_calls = 0;
+  bool closed = false;
+  std::uint16_t close_code = 0;
+  std::string close_reason;
+};
+
+// A second, independent connection to the SQLite file: sees committed rows only (WAL).
+class raw_sqlite {
+ public:
+  explicit raw_sqlite(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
+      sqlite3_close(h_);
+      throw std::runtime_error("raw open " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(h_, 1000);
+  }
+  ~raw_sqlite() { sqlite3_close(h_); }
+  raw_sqlite(const raw_sqlite&) = delete;
+  raw_sqlite& operator=(const raw_sqlite&) = delete;
+
+  std::vector<strings> rows(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
+    std::vector<strings> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      strings row;
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        auto p = sqlite3_column_text(s, i);
+        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
+    return out;
+  }
+  std::string text(const std::string& sql) {
+    auto r = rows(sql);
+    return r.empty() || r[0].empty() ? std::string() : r[0][0];
+  }
+  strings column(const std::string& sql) {
+    strings out;
+    for (auto& r : rows(sql)) out.push_back(r.empty() ? std::string() : r[0]);
+    return out;
+  }
+
+ private:
+  sqlite3* h_ = nullptr;
+};
+
+// A session under test: the actor and the link it writes to.
+struct test_session {
+  caf::actor actor;
+  std::shared_ptr<fake_link> link;
+
+  // The `connected` frame (fails the test when missing).
+  json::object connected() const { return link->last("connected"); }
+  std::string session_id() const {
+    auto c = connected();
+    return c.contains("session_id") ? str(c.at("session_id")) : std::string();
+  }
+  std::string resume_token() const {
+    auto c = connected();
+    return c.contains("resume_token") ? str(c.at("resume_token")) : std::string();
+  }
+};
+
+class actor_test : public ::testing::Test {
+ protected:
+  actor_test() {
+    char tmpl[] = "/tmp/tether-actor-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    if (!p) throw std::runtime_error("mkdtemp failed");
+    dir_ = p;
+    db = std::make_shared<database>(dir_ + "/t.db");
+    blobs = std::make_shared<local_blob_store>(dir_ + "/blobs");
+
+    // Short intervals; tests may change `s` before the first actor is spawned.
+    s.heartbeat.interval_ms = 1000;
+    s.heartbeat.max_missed = 3;
+    s.session.stale_after_ms = 5000;
+    s.session.sweep_interval_ms = 1000;
+    s.session.idle_timeout_ms = 10000;
+    s.session.resume_window_ms = 2000;
+    s.auth.jwt_secret = test_secret;
+    s.auth.timeout_ms = 3000;
+    s.cleanup.max_attempts = 3;
+    s.cleanup.retry_base_ms = 1000;
+    s.cleanup.retry_max_ms = 4000;
+
+    // The system keeps a reference to its config: it must outlive the system.
+    sys_cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    // Not at the epoch: an uninitialized time_point must not look recent.
+    sched->clock().current_time += std::chrono::hours(1);
+  }
+
+  ~actor_test() override {
+    // Everything we know of goes down; the rest must not keep the system waiting.
+    for (auto& a : to_kill) caf::anon_send_exit(a, caf::exit_reason::kill);
+    if (deps_) {
+      caf::anon_send_exit(deps_->directory, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->cleaner, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->storage, caf::exit_reason::kill);
+    }
+    sched->run();
+    deps_.reset();
+    to_kill.clear();
+    sys->await_actors_before_shutdown(false);
+    sys.reset();
+    db.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // ---- driving the scheduler ----
+
+  std::size_t run() { return sched->run(); }
+
+  // Moves the simulated clock forward in small steps, running every actor after each step, so
+  // that timers re-armed while handling a timer fire on time.
+  void advance(std::chrono::milliseconds total, std::chrono::milliseconds step = 10ms) {
+    run();
+    while (total.count() > 0) {
+      auto d = std::min(step, total);
+      sched->advance_time(d);
+      run();
+      total -= d;
+    }
+  }
+
+  // ---- the actors ----
+
+  // storage, cleaner and directory, spawned on first use with the settings in `s`.
+  const session_deps& deps() {
+    if (!deps_) {
+      session_deps d;
+      d.cfg = settings_ptr();
+      d.storage = spawn_storage(*sys, db, retry_policy{s.cleanup.max_attempts, s.cleanup.retry_base_ms,
+                                                       s.cleanup.retry_max_ms},
+                                /*detached=*/false);
+      d.cleaner = spawn_cleaner(*sys, d.storage, blobs, /*detached=*/false);
+      d.directory = spawn_directory(*sys, d.storage);
+      deps_ = d;
+      run();
+    }
+    return *deps_;
+  }
+  // Uses another actor's deps (e.g. the supervisor's) for the sessions spawned from now on.
+  void use_deps(const session_deps& d) { deps_ = d; }
+
+  std::shared_ptr<const settings> settings_ptr() {
+    if (!cfg_) cfg_ = std::make_shared<const settings>(s);
+    return cfg_;
+  }
+
+  test_session spawn_with(session_start start) {
+    auto link = std::make_shared<fake_link>();
+    start.link = link;
+    auto a = spawn_session(*sys, deps(), std::move(start));
+    to_kill.push_back(a);
+    run();
+    return test_session{a, link};
+  }
+
+  // A session whose upgrade request carried a valid token for `user` (and maybe ?resume=).
+  test_session open_session(const std::string& user = "alice", const std::string& resume_token = "") {
+    session_start start;
+    start.user = jwt::claims{user, unix_ms() / 1000 + 3600, "", false};
+    start.resume_token = resume_token;
+    return spawn_with(std::move(start));
+  }
+
+  // A connection that has not authenticated yet.
+  test_session open_unauthenticated() { return spawn_with(session_start{}); }
+
+  std::string token_for(const std::string& user, std::int64_t ttl_s = 3600,
+                        const std::string& secret = test_secret) {
+    return jwt::sign(jwt::claims{user, unix_ms() / 1000 + ttl_s, "", false}, secret);
+  }
+
+  // ---- talking to a session ----
+
+  // Decodes `text` like the connection would and hands the result to the session, then runs.
+  void send_json(const caf::actor& session, const std::string& text) {
+    auto d = codec::decode(text);
+    if (auto* m = std::get_if<codec::client_message>(&d))
+      caf::anon_send(session, *m);
+    else
+      caf::anon_send(session, std::get<codec::decode_error>(d));
+    run();
+  }
+  void send_json(const test_session& ts, const std::string& text) { send_json(ts.actor, text); }
+
+  void send_bad_frame(const test_session& ts, codec::err code = codec::err::bad_json) {
+    codec::decode_error e;
+    e.code = code;
+    e.message = "bad frame";
+    caf::anon_send(ts.actor, e);
+    run();
+  }
+  void pong(const test_session& ts) {
+    caf::anon_send(ts.actor, activity_atom::value);
+    run();
+  }
+  void drop(const test_session& ts, std::uint16_t code = 1006, bool by_server = false) {
+    caf::anon_send(ts.actor, closed_atom::value, code, by_server);
+    run();
+  }
+
+  // Sends a request from a throw-away actor and returns the reply (nullopt on error).
+  template <class T, class Handle, class... Ts>
+  std::optional<T> ask(const Handle& dest, Ts... xs) {
+    auto out = std::make_shared<std::optional<T>>();
+    auto err = std::make_shared<std::string>();
+    auto h = dest;
+    sys->spawn([=](caf::event_based_actor* self) {
+      self->request(h, caf::infinite, xs...)
+          .then([=](T& x) { *out = std::move(x); }, [=](caf::error& e) { *err = to_string(e); });
+    });
+    run();
+    if (!err->empty()) ADD_FAILURE() << "request failed: " << *err;
+    return *out;
+  }
+
+  // ---- files and blobs ----
+
+  void add_file(const std::string& file_id, const std::string& user = "alice", bool with_blob = true) {
+    file_record f;
+    f.file_id = file_id;
+    f.user_id = user;
+    f.name = file_id + ".bin";
+    f.size = 4;
+    f.state = "active";
+    db->insert_file(f, unix_ms());
+    if (with_blob) std::ofstream(blobs->path_of(file_id), std::ios::binary) << "data";
+  }
+  bool blob_exists(const std::string& file_id) const { return std::filesystem::exists(blobs->path_of(file_id)); }
+  std::string file_state(const std::string& file_id) {
+    auto f = db->find_file(file_id);
+    return f ? f->state : std::string("<missing>");
+  }
+
+  // ---- what the database says ----
+
+  std::vector<audit_record> audit(const std::string& session_id = "") {
+    audit_query q;
+    if (!session_id.empty()) q.session_id = session_id;
+    q.limit = 100000;
+    return db->read_audit(q);
+  }
+  std::vector<audit_record> audit_of(const std::string& event, const std::string& session_id = "") {
+    std::vector<audit_record> out;
+    for (auto& r : audit(session_id))
+      if (r.event == event) out.push_back(r);
+    return out;
+  }
+  // Reasons of the session_closed records of a session, oldest first.
+  strings closed_reasons(const std::string& session_id) {
+    strings out;
+    for (auto& r : audit_of("session_closed", session_id)) out.push_back(r.reason);
+    return out;
+  }
+
+  raw_sqlite raw() { return raw_sqlite(dir_ + "/t.db"); }
+  std::string session_state(const std::string& session_id) {
+    return raw().text("SELECT state FROM sessions WHERE session_id='" + session_id + "'");
+  }
+  std::string pending_reason(const std::string& session_id) {
+    return raw().text("SELECT pending_reason FROM sessions WHERE session_id='" + session_id + "'");
+  }
+  strings tracked_rows(const std::string& session_id) {
+    return raw().column("SELECT file_id FROM tracked WHERE session_id='" + session_id + "' ORDER BY seq");
+  }
+
+  std::string dir_;
+  settings s;
+  std::shared_ptr<database> db;
+  std::shared_ptr<local_blob_store> blobs;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::vector<caf::actor> to_kill;
+
+ private:
+  std::optional<session_deps> deps_;
+  std::shared_ptr<const settings> cfg_;
+};
+
+}  // namespace tether::actor_testing
