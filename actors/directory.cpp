@@ -20,6 +20,7 @@ struct directory_state {
   std::unordered_map<std::string, entry> sessions;          // by session_id
   std::unordered_map<std::string, std::string> by_token;    // resume_token -> session_id
   std::unordered_map<caf::actor_addr, std::string> by_actor;
+  bool shutting_down = false;
   static inline const char* name = "directory";
 };
 
@@ -43,8 +44,11 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
     auto it = st.by_actor.find(msg.source);
     if (it == st.by_actor.end()) return;
     auto session_id = it->second;
-    spdlog::error("session {} actor died ({}); ending it", session_id, to_string(msg.reason));
     forget(st, session_id);
+    // A normal exit without unregistering is a handover or a shutdown: the session lives on in
+    // SQLite. Only a crash (an error as exit reason) is ended here.
+    if (!msg.reason || st.shutting_down) return;
+    spdlog::error("session {} actor died ({}); ending it", session_id, to_string(msg.reason));
     self->request(st.storage, caf::infinite, end_atom::value, session_id, std::string("closed"))
         .then([](std::int64_t) {}, [session_id](caf::error& e) {
           spdlog::error("ending crashed session {} failed: {}", session_id, to_string(e));
@@ -89,6 +93,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
       [=](count_atom) -> std::int64_t { return static_cast<std::int64_t>(self->state.sessions.size()); },
       [=](shutdown_atom a) -> caf::result<bool> {
         auto& st = self->state;
+        st.shutting_down = true;
         auto rp = self->make_response_promise<bool>();
         if (st.sessions.empty()) {
           rp.deliver(true);

@@ -101,7 +101,7 @@ int serve(settings s) {
     ctx->stopping = true;
     server->stop();
     // Every session closes with 1001 and is persisted for resume; then storage commits.
-    ask<caf::message>(sys, ctx->supervisor, [&ioc, ctx](caf::expected<caf::message> done) {
+    ask<bool>(sys, ctx->supervisor, [&ioc, ctx](caf::expected<bool> done) {
       if (!done) spdlog::error("shutdown: {}", to_string(done.error()));
       auto deadline = std::make_shared<net::steady_timer>(ioc, close_grace);
       auto poll = std::make_shared<std::function<void()>>();
