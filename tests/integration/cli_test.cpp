@@ -1,0 +1,83 @@
+// The command line: token, check-config, audit (PROTOCOL.md §3, §10).
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using namespace tether::it;
+using boost::json::serialize;
+
+TEST(Cli, TokenPrintsAWorkingToken) {
+  server_process s;
+  auto token = s.token("carol", "15m");
+  EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2) << token;
+  ws_client c(s.port());
+  auto hello = open_session(c, token);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(str(*hello, "user_id"), "carol");
+
+  auto bad_user = run_command({tetherd_path(), "token", "no:colons", "--set", "storage.data_dir=" + s.data_dir()});
+  EXPECT_NE(bad_user.status, 0);
+  auto bad_ttl = run_command({tetherd_path(), "token", "carol", "--ttl", "soon", "--set", "storage.data_dir=" + s.data_dir()});
+  EXPECT_NE(bad_ttl.status, 0);
+}
+
+TEST(Cli, CheckConfigRejectsBadValueNamingTheKey) {
+  auto ok = run_command({tetherd_path(), "check-config", "--set", "heartbeat.interval_ms=250"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+
+  auto bad = run_command({tetherd_path(), "check-config", "--set", "heartbeat.interval_ms=abc"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("heartbeat.interval_ms"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("abc"), std::string::npos) << bad.err;
+
+  auto unknown = run_command({tetherd_path(), "check-config", "--set", "heartbeat.no_such_key=1"});
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_NE(unknown.err.find("heartbeat.no_such_key"), std::string::npos) << unknown.err;
+
+  // serve refuses to start on the same bad value, naming it.
+  auto serve = run_command({tetherd_path(), "serve", "--set", "server.port=0", "--set", "heartbeat.interval_ms=abc",
+                            "--set", "storage.data_dir=/nonexistent/never-created"});
+  EXPECT_NE(serve.status, 0);
+  EXPECT_NE(serve.err.find("heartbeat.interval_ms"), std::string::npos) << serve.err;
+  EXPECT_EQ(serve.out.find("listening on"), std::string::npos) << serve.out;
+}
+
+TEST(Cli, AuditPrintsJsonLines) {
+  server_process s({"session.resume_window_ms=0"});
+  auto token = s.token("erin");
+  auto f = upload(s, token, "x.bin", "x");
+  std::string sid;
+  {
+    ws_client c(s.port());
+    auto hello = open_session(c, token);
+    ASSERT_TRUE(hello);
+    sid = str(*hello, "session_id");
+    ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", boost::json::array{boost::json::value(f)}}}));
+    ASSERT_TRUE(c.close(1000));
+  }
+  ASSERT_TRUE(wait_until([&] { return has_record(audit(s), "file_deleted", "", f); }, 3s));
+
+  auto r = run_command({tetherd_path(), "audit", "--set", "storage.data_dir=" + s.data_dir(), "--session", sid});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> events;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    ASSERT_TRUE(v.is_object()) << line;
+    EXPECT_EQ(str(v.as_object(), "session_id"), sid) << line;
+    events.push_back(str(v.as_object(), "event"));
+  }
+  ASSERT_FALSE(events.empty()) << r.out;
+  EXPECT_EQ(events.front(), "session_opened");
+  EXPECT_NE(std::find(events.begin(), events.end(), "file_tracked"), events.end());
+  EXPECT_NE(std::find(events.begin(), events.end(), "deletion_queued"), events.end());
+  EXPECT_NE(std::find(events.begin(), events.end(), "session_closed"), events.end());
+
+  auto by_file = run_command({tetherd_path(), "audit", "--set", "storage.data_dir=" + s.data_dir(), "--file", f});
+  ASSERT_EQ(by_file.status, 0) << by_file.err;
+  EXPECT_NE(by_file.out.find("\"file_deleted\""), std::string::npos) << by_file.out;
+}
