@@ -54,6 +54,10 @@ session_deps fetch_deps(caf::actor_system& sys, const caf::actor& supervisor) {
 }  // namespace
 
 int serve(settings s) {
+  // Serving plain text when TLS was asked for would be worse than not starting.
+  if (!s.server.tls_cert.empty())
+    throw std::runtime_error("server.tls_cert: TLS is not supported by this build yet; terminate TLS in a "
+                             "reverse proxy (nginx, haproxy) in front of tetherd, or unset the key");
   configure_logging(s);
   auto cfg = std::make_shared<const settings>(s);
   std::filesystem::create_directories(s.storage.data_dir);
