@@ -8,6 +8,7 @@
 #include "storage/database.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -42,6 +43,20 @@ unsigned thread_count(std::int64_t configured) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// TLS 1.2+ with the configured certificate chain and key; a bad file stops start-up.
+std::shared_ptr<net::ssl::context> make_tls_context(const settings& s) {
+  auto tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
+                   net::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  tls->use_certificate_chain_file(s.server.tls_cert, ec);
+  if (ec) throw std::runtime_error("server.tls_cert: cannot load " + s.server.tls_cert + ": " + ec.message());
+  tls->use_private_key_file(s.server.tls_key, net::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("server.tls_key: cannot load " + s.server.tls_key + ": " + ec.message());
+  return tls;
+}
+
 session_deps fetch_deps(caf::actor_system& sys, const caf::actor& supervisor) {
   caf::scoped_actor self{sys};
   session_deps deps;
@@ -54,10 +69,6 @@ session_deps fetch_deps(caf::actor_system& sys, const caf::actor& supervisor) {
 }  // namespace
 
 int serve(settings s) {
-  // Serving plain text when TLS was asked for would be worse than not starting.
-  if (!s.server.tls_cert.empty())
-    throw std::runtime_error("server.tls_cert: TLS is not supported by this build yet; terminate TLS in a "
-                             "reverse proxy (nginx, haproxy) in front of tetherd, or unset the key");
   configure_logging(s);
   auto cfg = std::make_shared<const settings>(s);
   std::filesystem::create_directories(s.storage.data_dir);
@@ -72,6 +83,7 @@ int serve(settings s) {
 
   auto ctx = std::make_shared<server_context>(sys, cfg);
   ctx->blobs = blobs;
+  if (!s.server.tls_cert.empty()) ctx->tls = make_tls_context(s);
   supervisor_options options;
   options.cfg = cfg;
   options.db = db;

@@ -27,33 +27,62 @@ constexpr std::size_t max_file_name = 255;
 
 bool is_websocket_path(const std::string& path) { return path == "/ws" || path == "/ws/file-cleanup"; }
 
+template <class Stream>
+Stream make_stream(net::ip::tcp::socket socket, server_context& ctx) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+    return beast::tcp_stream(std::move(socket));
+  else
+    return Stream(beast::tcp_stream(std::move(socket)), *ctx.tls);
+}
+
 }  // namespace
 
-http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<server_context> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)) {
+template <class Stream>
+http_session<Stream>::http_session(net::ip::tcp::socket socket, std::shared_ptr<server_context> ctx)
+    : stream_(make_stream<Stream>(std::move(socket), *ctx)), ctx_(std::move(ctx)) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
+  auto ep = tcp().socket().remote_endpoint(ec);
   remote_ip_ = ec ? std::string("unknown") : ep.address().to_string();
 }
 
-void http_session::run() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+template <class Stream>
+void http_session<Stream>::run() {
+  net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (is_tls) {
+      self->tcp().expires_after(request_timeout);
+      self->stream_.async_handshake(net::ssl::stream_base::server,
+                                    [self](beast::error_code ec) { self->on_handshake(ec); });
+    } else {
+      self->do_read_header();
+    }
+  });
 }
 
-void http_session::do_read_header() {
+template <class Stream>
+void http_session<Stream>::on_handshake(beast::error_code ec) {
+  if (ec) {
+    spdlog::debug("tls handshake with {}: {}", remote_ip_, ec.message());
+    return;
+  }
+  do_read_header();
+}
+
+template <class Stream>
+void http_session<Stream>::do_read_header() {
   header_parser_.emplace();
   body_parser_.reset();
   upload_parser_.reset();
-  stream_.expires_after(request_timeout);
+  tcp().expires_after(request_timeout);
   http::async_read_header(stream_, buffer_, *header_parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read_header(ec); });
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read_header(ec); });
 }
 
-void http_session::on_read_header(beast::error_code ec) {
+template <class Stream>
+void http_session<Stream>::on_read_header(beast::error_code ec) {
   if (ec) {
     if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::operation_aborted)
       spdlog::debug("http {}: {}", remote_ip_, ec.message());
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     return;
   }
   auto& req = header_parser_->get();
@@ -61,14 +90,16 @@ void http_session::on_read_header(beast::error_code ec) {
   do_read_body();
 }
 
-void http_session::do_read_body() {
+template <class Stream>
+void http_session<Stream>::do_read_body() {
   body_parser_.emplace(std::move(*header_parser_));
   body_parser_->body_limit(max_api_body);
   http::async_read(stream_, buffer_, *body_parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read_body(ec); });
+                   [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read_body(ec); });
 }
 
-void http_session::on_read_body(beast::error_code ec) {
+template <class Stream>
+void http_session<Stream>::on_read_body(beast::error_code ec) {
   if (ec == http::error::body_limit)
     return respond(http::message_generator(error_response(11, http::status::payload_too_large, "too_large",
                                                           "request body over 1 MiB")));
@@ -78,14 +109,15 @@ void http_session::on_read_body(beast::error_code ec) {
   if (is_websocket_path(path_of(req.target())))
     return respond(http::message_generator(
         error_response(req.version(), http::status::upgrade_required, "invalid_field", "WebSocket endpoint: upgrade")));
-  handle_api(ctx_, std::move(req), [self = shared_from_this()](http::message_generator msg) {
+  handle_api(ctx_, std::move(req), [self = this->shared_from_this()](http::message_generator msg) {
     self->respond(std::move(msg));
   });
 }
 
 // ---- uploads: streamed to blob_dir/.incoming, recorded, then moved into place ----
 
-void http_session::do_upload() {
+template <class Stream>
+void http_session<Stream>::do_upload() {
   auto& req = header_parser_->get();
   auto version = req.version();
   auto fail = [&](http::status s, const char* code, const std::string& message, const std::string& field = {}) {
@@ -113,12 +145,13 @@ void http_session::do_upload() {
     spdlog::error("upload: cannot create {}: {}", ctx_->blobs->incoming_path(upload_id_), ec.message());
     return fail(http::status::internal_server_error, "internal", "cannot store the file");
   }
-  stream_.expires_never();  // large uploads may take long; the body limit bounds them
+  tcp().expires_never();  // large uploads may take long; the body limit bounds them
   http::async_read(stream_, buffer_, *upload_parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload(ec); });
+                   [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload(ec); });
 }
 
-void http_session::on_upload(beast::error_code ec) {
+template <class Stream>
+void http_session<Stream>::on_upload(beast::error_code ec) {
   auto& req = upload_parser_->get();
   auto version = req.version();
   req.body().close();
@@ -138,7 +171,7 @@ void http_session::on_upload(beast::error_code ec) {
   }
   bool keep_alive = req.keep_alive();
   file_record f{id, upload_user_, upload_name_, size, "active", false};
-  auto self = shared_from_this();
+  auto self = this->shared_from_this();
   // Recorded first, then moved into place: a crash between the two leaves a record whose blob
   // is missing (deleting it counts as done), never an unrecorded blob.
   ask<bool>(ctx_->sys, ctx_->deps.storage, [self, blobs, f, version, keep_alive](caf::expected<bool> r) {
@@ -157,7 +190,8 @@ void http_session::on_upload(beast::error_code ec) {
 
 // ---- WebSocket upgrade ----
 
-void http_session::upgrade(http_request req) {
+template <class Stream>
+void http_session<Stream>::upgrade(http_request req) {
   auto version = req.version();
   auto refuse = [&](http::status s, const char* code, const std::string& message) {
     auto res = error_response(version, s, code, message);
@@ -188,8 +222,8 @@ void http_session::upgrade(http_request req) {
   if (!ctx_->limiter.acquire(remote_ip_))
     return refuse(http::status::too_many_requests, "rate_limited", "too many connections from this address");
 
-  stream_.expires_after(request_timeout);
-  http::async_write(stream_, *res, [self = shared_from_this(), res, start = std::move(start)](
+  tcp().expires_after(request_timeout);
+  http::async_write(stream_, *res, [self = this->shared_from_this(), res, start = std::move(start)](
                                        beast::error_code ec, std::size_t) mutable {
     auto ctx = self->ctx_;
     auto ip = self->remote_ip_;
@@ -197,46 +231,63 @@ void http_session::upgrade(http_request req) {
       ctx->limiter.release(ip);
       return;
     }
-    self->stream_.expires_never();
-    auto leftover = beast::buffers_to_string(self->buffer_.data());
-    ++ctx->websocket_connections;
-    auto conn = std::make_shared<ws_connection>(
-        self->stream_.release_socket(), std::move(leftover),
-        ws_connection::limits{static_cast<std::size_t>(ctx->cfg->limits.max_message_bytes),
-                              static_cast<std::size_t>(ctx->cfg->limits.max_outbound_bytes)},
-        [ctx, ip] {
-          ctx->limiter.release(ip);
-          --ctx->websocket_connections;
-        });
+    self->tcp().expires_never();
+    self->start_websocket(beast::buffers_to_string(self->buffer_.data()), std::move(start));
+  });
+}
+
+template <class Stream>
+void http_session<Stream>::start_websocket(std::string leftover, session_start start) {
+  auto ctx = ctx_;
+  auto ip = remote_ip_;
+  ++ctx->websocket_connections;
+  auto limits = ws_limits{static_cast<std::size_t>(ctx->cfg->limits.max_message_bytes),
+                          static_cast<std::size_t>(ctx->cfg->limits.max_outbound_bytes)};
+  auto on_gone = [ctx, ip] {
+    ctx->limiter.release(ip);
+    --ctx->websocket_connections;
+  };
+  if constexpr (is_tls) {
+    auto conn = std::make_shared<tls_ws_connection>(std::move(stream_), std::move(leftover), limits, on_gone);
     start.link = conn;
     conn->start(spawn_session(ctx->sys, ctx->deps, std::move(start)));
-  });
+  } else {
+    auto conn = std::make_shared<plain_ws_connection>(stream_.release_socket(), std::move(leftover), limits, on_gone);
+    start.link = conn;
+    conn->start(spawn_session(ctx->sys, ctx->deps, std::move(start)));
+  }
 }
 
 // ---- responses ----
 
-void http_session::respond(http::message_generator msg) {
+template <class Stream>
+void http_session<Stream>::respond(http::message_generator msg) {
   // Answers may come from actor threads: hop onto this connection's strand.
-  net::post(stream_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
+  net::post(stream_.get_executor(), [self = this->shared_from_this(), msg = std::move(msg)]() mutable {
     self->do_write(std::move(msg));
   });
 }
 
-void http_session::do_write(http::message_generator msg) {
+template <class Stream>
+void http_session<Stream>::do_write(http::message_generator msg) {
   bool keep_alive = msg.keep_alive();
-  stream_.expires_after(request_timeout);
-  beast::async_write(stream_, std::move(msg), [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+  tcp().expires_after(request_timeout);
+  beast::async_write(stream_, std::move(msg), [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
     self->on_write(keep_alive, ec);
   });
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec) {
+template <class Stream>
+void http_session<Stream>::on_write(bool keep_alive, beast::error_code ec) {
   if (ec) return;
   if (!keep_alive) {
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     return;
   }
   do_read_header();
 }
+
+template class http_session<beast::tcp_stream>;
+template class http_session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace tether

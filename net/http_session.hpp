@@ -2,21 +2,29 @@
 // One HTTP/1.1 connection: reads requests (keep-alive), answers the API, streams uploads to the
 // blob store, and hands WebSocket upgrades to a ws_connection and a new session actor.
 #include "net/handshake.hpp"
+#include "actors/session.hpp"
 #include "net/server_context.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <memory>
 #include <optional>
 
 namespace tether {
 
-class http_session : public std::enable_shared_from_this<http_session> {
+// `Stream` is beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> when server.tls_cert is set.
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 public:
   http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_context> ctx);
   void run();
 
 private:
+  static constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+  boost::beast::tcp_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
+  void on_handshake(boost::beast::error_code ec);
+  void start_websocket(std::string leftover, session_start start);
   void do_read_header();
   void on_read_header(boost::beast::error_code ec);
   void do_read_body();
@@ -28,7 +36,7 @@ private:
   void do_write(boost::beast::http::message_generator msg);
   void on_write(bool keep_alive, boost::beast::error_code ec);
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<server_context> ctx_;
   std::string remote_ip_;
@@ -37,5 +45,8 @@ private:
   std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> upload_parser_;
   std::string upload_id_, upload_name_, upload_user_;
 };
+
+using plain_http_session = http_session<boost::beast::tcp_stream>;
+using tls_http_session = http_session<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace tether

@@ -38,7 +38,10 @@ void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket sock
     // Out of file descriptors and the like: log, and keep accepting.
     spdlog::warn("accept: {}", ec.message());
   } else {
-    std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    if (ctx_->tls)
+      std::make_shared<tls_http_session>(std::move(socket), ctx_)->run();
+    else
+      std::make_shared<plain_http_session>(std::move(socket), ctx_)->run();
   }
   do_accept();
 }

@@ -4,6 +4,7 @@
 #include "actors/session.hpp"
 #include "storage/blob_store.hpp"
 
+#include <boost/asio/ssl/context.hpp>
 #include <caf/actor_system.hpp>
 
 #include <atomic>
@@ -45,6 +46,7 @@ struct server_context {
   session_deps deps;
   caf::actor supervisor;
   std::shared_ptr<local_blob_store> blobs;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: every connection is TLS (https, wss)
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> websocket_connections{0};

@@ -16,6 +16,7 @@ namespace {
 constexpr std::size_t read_chunk = 64 * 1024;
 // How long a closing connection waits for the peer's close before dropping the socket.
 constexpr auto close_linger = std::chrono::seconds(2);
+constexpr std::size_t tls_read_chunk = 4096;
 
 const frame& ping_frame() {
   static const frame f = std::make_shared<const std::string>(ws::encode(ws::opcode::ping, ""));
@@ -24,20 +25,23 @@ const frame& ping_frame() {
 
 }  // namespace
 
-ws_connection::ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone)
+template <class Stream>
+ws_connection<Stream>::ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone)
     : socket_(std::move(socket)), leftover_(std::move(leftover)), limits_(lim), on_gone_(std::move(on_gone)),
       reader_(lim.max_message_bytes) {}
 
-ws_connection::~ws_connection() {
+template <class Stream>
+ws_connection<Stream>::~ws_connection() {
   if (on_gone_) on_gone_();
 }
 
-void ws_connection::start(caf::actor session) {
+template <class Stream>
+void ws_connection<Stream>::start(caf::actor session) {
   session_ = std::move(session);
   error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(net::ip::tcp::no_delay(true), ec);
-  net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+  tcp_socket().non_blocking(true, ec);
+  tcp_socket().set_option(net::ip::tcp::no_delay(true), ec);
+  net::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
     if (!self->leftover_.empty()) {
       std::string bytes = std::move(self->leftover_);
       self->leftover_.clear();
@@ -50,35 +54,58 @@ void ws_connection::start(caf::actor session) {
 
 // ---- reading ----
 
-void ws_connection::do_read() {
-  // Wait for readability, then read into the thread's buffer: no per-connection read buffer.
-  socket_.async_wait(socket_type::wait_read,
-                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+template <class Stream>
+void ws_connection<Stream>::do_read() {
+  if constexpr (is_tls) {
+    // TLS keeps decrypted bytes inside the stream, so readiness of the socket says nothing:
+    // read into a small buffer of this connection's own.
+    if (!tls_buffer_) tls_buffer_.reset(new char[tls_read_chunk]);
+    socket_.async_read_some(net::buffer(tls_buffer_.get(), tls_read_chunk),
+                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                              if (ec) return self->on_read_error();
+                              if (!self->reader_.failed()) self->consume(self->tls_buffer_.get(), n);
+                              self->do_read();
+                            });
+  } else {
+    // Wait for readability, then read into the thread's buffer: no per-connection read buffer.
+    socket_.async_wait(socket_type::wait_read,
+                       [self = this->shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
 }
 
-void ws_connection::on_readable(error_code ec) {
-  if (ec) {
-    report_closed(1006, false);
-    shut();
-    return;
-  }
-  static thread_local std::vector<char> buffer(read_chunk);
-  for (;;) {
-    std::size_t n = socket_.read_some(net::buffer(buffer), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) break;
-    if (ec || n == 0) {
-      // EOF or reset: if no close frame came first, it is a drop.
-      report_closed(1006, false);
-      shut();
-      return;
+template <class Stream>
+void ws_connection<Stream>::on_read_error() {
+  // EOF or reset: if no close frame came first, it is a drop.
+  report_closed(1006, false);
+  shut();
+}
+
+template <class Stream>
+void ws_connection<Stream>::on_readable(error_code ec) {
+  if constexpr (!is_tls) {
+    if (ec) return on_read_error();
+    static thread_local std::vector<char> buffer(read_chunk);
+    for (;;) {
+      std::size_t n = socket_.read_some(net::buffer(buffer), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) break;
+      if (ec || n == 0) return on_read_error();
+      if (!reader_.failed()) consume(buffer.data(), n);
+      if (n < buffer.size()) break;
     }
-    if (!reader_.failed()) consume(buffer.data(), n);
-    if (n < buffer.size()) break;
+    do_read();
   }
-  do_read();
 }
 
-void ws_connection::consume(const char* data, std::size_t size) {
+template <class Stream>
+net::ip::tcp::socket& ws_connection<Stream>::tcp_socket() {
+  if constexpr (is_tls)
+    return boost::beast::get_lowest_layer(socket_).socket();
+  else
+    return socket_;
+}
+
+template <class Stream>
+void ws_connection<Stream>::consume(const char* data, std::size_t size) {
   static thread_local std::vector<ws::event> events;
   events.clear();
   reader_.feed(data, size, events);
@@ -86,7 +113,8 @@ void ws_connection::consume(const char* data, std::size_t size) {
   events.clear();
 }
 
-void ws_connection::dispatch(ws::event& e) {
+template <class Stream>
+void ws_connection<Stream>::dispatch(ws::event& e) {
   switch (e.kind) {
     case ws::event::text:
       if (reported_) return;
@@ -116,7 +144,8 @@ void ws_connection::dispatch(ws::event& e) {
   }
 }
 
-void ws_connection::report_closed(std::uint16_t code, bool by_server) {
+template <class Stream>
+void ws_connection<Stream>::report_closed(std::uint16_t code, bool by_server) {
   if (reported_) return;
   reported_ = true;
   if (session_) caf::anon_send(session_, closed_atom::value, code, by_server);
@@ -125,11 +154,14 @@ void ws_connection::report_closed(std::uint16_t code, bool by_server) {
 
 // ---- writing ----
 
-void ws_connection::send(frame f) { enqueue(std::move(f), true); }
+template <class Stream>
+void ws_connection<Stream>::send(frame f) { enqueue(std::move(f), true); }
 
-void ws_connection::ping() { enqueue(ping_frame(), false); }
+template <class Stream>
+void ws_connection<Stream>::ping() { enqueue(ping_frame(), false); }
 
-void ws_connection::enqueue(frame f, bool counts_toward_limit) {
+template <class Stream>
+void ws_connection<Stream>::enqueue(frame f, bool counts_toward_limit) {
   bool overflow = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -145,16 +177,17 @@ void ws_connection::enqueue(frame f, bool counts_toward_limit) {
   }
   if (overflow) {
     // A slow reader: nothing else waits for it (§8). Reported as a server-side close (1008).
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = this->shared_from_this()] {
       self->report_closed(1008, true);
       self->close(1008, "outbound queue limit");
     });
     return;
   }
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
 }
 
-void ws_connection::close(std::uint16_t code, const std::string& reason) {
+template <class Stream>
+void ws_connection<Stream>::close(std::uint16_t code, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (close_queued_) return;
@@ -165,16 +198,17 @@ void ws_connection::close(std::uint16_t code, const std::string& reason) {
     if (write_scheduled_) return;
     write_scheduled_ = true;
   }
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
 }
 
-void ws_connection::do_write() {
+template <class Stream>
+void ws_connection<Stream>::do_write() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     inflight_.swap(queue_);
     close_in_flight_ = close_queued_;
   }
-  if (inflight_.empty() || !socket_.is_open()) {
+  if (inflight_.empty() || !tcp_socket().is_open()) {
     std::lock_guard<std::mutex> lock(mutex_);
     write_scheduled_ = false;
     return;
@@ -182,10 +216,11 @@ void ws_connection::do_write() {
   buffers_.clear();
   for (const auto& f : inflight_) buffers_.emplace_back(net::buffer(*f));
   net::async_write(socket_, buffers_,
-                   [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+                   [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
 }
 
-void ws_connection::on_write(error_code ec, std::size_t bytes) {
+template <class Stream>
+void ws_connection<Stream>::on_write(error_code ec, std::size_t bytes) {
   inflight_.clear();
   buffers_.clear();
   if (ec) {
@@ -209,22 +244,27 @@ void ws_connection::on_write(error_code ec, std::size_t bytes) {
   if (inflight_.capacity() > 64) inflight_.shrink_to_fit();
 }
 
-void ws_connection::after_close_frame_written() {
+template <class Stream>
+void ws_connection<Stream>::after_close_frame_written() {
   // Our close is out: stop sending, and give the peer a moment to answer before dropping it.
   error_code ec;
-  socket_.shutdown(socket_type::shutdown_send, ec);
+  tcp_socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   linger_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_linger);
-  linger_->async_wait([self = shared_from_this()](error_code) { self->shut(); });
+  linger_->async_wait([self = this->shared_from_this()](error_code) { self->shut(); });
 }
 
-void ws_connection::shut() {
+template <class Stream>
+void ws_connection<Stream>::shut() {
   error_code ec;
   if (linger_) linger_->cancel();
-  if (socket_.is_open()) socket_.close(ec);
+  if (tcp_socket().is_open()) tcp_socket().close(ec);
   std::lock_guard<std::mutex> lock(mutex_);
   close_queued_ = true;  // nothing more is accepted
   queue_.clear();
   queued_bytes_ = 0;
 }
+
+template class ws_connection<net::ip::tcp::socket>;
+template class ws_connection<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace tether

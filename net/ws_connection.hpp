@@ -6,6 +6,8 @@
 #include "net/ws_frame.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <caf/actor.hpp>
 
 #include <functional>
@@ -14,13 +16,17 @@
 
 namespace tether {
 
-class ws_connection : public client_link, public std::enable_shared_from_this<ws_connection> {
+struct ws_limits {
+  std::size_t max_message_bytes;
+  std::size_t max_outbound_bytes;
+};
+
+// `Stream` is a plain tcp::socket or a TLS stream (beast::ssl_stream<beast::tcp_stream>).
+template <class Stream>
+class ws_connection : public client_link, public std::enable_shared_from_this<ws_connection<Stream>> {
 public:
-  using socket_type = boost::asio::ip::tcp::socket;
-  struct limits {
-    std::size_t max_message_bytes;
-    std::size_t max_outbound_bytes;
-  };
+  using socket_type = Stream;
+  using limits = ws_limits;
 
   // `leftover`: bytes that arrived after the upgrade request. `on_gone` runs when the
   // connection object is destroyed (per-IP accounting).
@@ -36,6 +42,8 @@ public:
 private:
   void do_read();
   void on_readable(boost::system::error_code ec);
+  void on_read_error();
+  static constexpr bool is_tls = !std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
   void consume(const char* data, std::size_t size);
   void dispatch(ws::event& e);
   void enqueue(frame f, bool counts_toward_limit);
@@ -44,6 +52,7 @@ private:
   void after_close_frame_written();
   void report_closed(std::uint16_t code, bool by_server);
   void shut();
+  boost::asio::ip::tcp::socket& tcp_socket();
 
   socket_type socket_;
   std::string leftover_;
@@ -63,6 +72,10 @@ private:
   std::vector<frame> inflight_;  // strand only
   std::vector<boost::asio::const_buffer> buffers_;
   std::unique_ptr<boost::asio::steady_timer> linger_;  // only while closing
+  std::unique_ptr<char[]> tls_buffer_;  // TLS only: decrypted bytes can't be read from a shared buffer
 };
+
+using plain_ws_connection = ws_connection<boost::asio::ip::tcp::socket>;
+using tls_ws_connection = ws_connection<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace tether
