@@ -21,6 +21,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <stdlib.h>
@@ -201,7 +202,10 @@ class actor_test : public ::testing::Test {
   }
 
   ~actor_test() override {
-    // Everything we know of goes down; the rest must not keep the system waiting.
+    // Everything we know of goes down; the rest must not keep the system waiting. Actors we
+    // don't hold (restored sessions) may still act while the system stops: keep that quiet.
+    auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
     for (auto& a : to_kill) caf::anon_send_exit(a, caf::exit_reason::kill);
     if (deps_) {
       caf::anon_send_exit(deps_->directory, caf::exit_reason::kill);
@@ -213,6 +217,7 @@ class actor_test : public ::testing::Test {
     to_kill.clear();
     sys->await_actors_before_shutdown(false);
     sys.reset();
+    spdlog::set_level(level);
     db.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
