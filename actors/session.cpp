@@ -1,6 +1,7 @@
 #include "actors/session.hpp"
 
 #include "actors/directory.hpp"
+#include "actors/rate_limiter.hpp"
 #include "net/clock.hpp"
 #include "net/random.hpp"
 
@@ -44,6 +45,7 @@ struct session_state {
   bool link_closed_while_opening = false;
   bool closed_by_server = false;
 
+  std::optional<rate_limiter> limiter;  // created with the actor (needs the clock)
   int bad_frames = 0;
   int missed_pings = 0;
   caf::actor_clock::time_point last_activity;      // any frame: stale sweep
@@ -454,11 +456,30 @@ void handle_open_message(session_self self, client_message& m) {
   }
 }
 
+// Every message but `ping` counts, bad frames included (§11). False when it was refused.
+bool within_rate(session_self self, const json::value& ref) {
+  auto& st = self->state;
+  switch (st.limiter->take(now(self))) {
+    case rate_limiter::verdict::allowed:
+      return true;
+    case rate_limiter::verdict::refused:
+      send_error(self, err::rate_limited, "too many messages; slow down", ref);
+      return false;
+    case rate_limiter::verdict::abuse:
+      send_error(self, err::rate_limited, "too many messages; closing", ref);
+      end_session(self, "closed", 4029, "rate limit abuse");
+      return false;
+  }
+  return false;
+}
+
 void on_client_message(session_self self, client_message& m) {
   auto& st = self->state;
-  st.bad_frames = 0;
+  if (st.state == phase::ending || st.state == phase::detached) return;
   st.missed_pings = 0;
   st.last_activity = now(self);
+  if (m.type != msg_type::ping && !within_rate(self, m.ref)) return;
+  st.bad_frames = 0;
   if (m.type != msg_type::ping) st.last_app_activity = st.last_activity;
   switch (st.state) {
     case phase::authenticating:
@@ -487,6 +508,7 @@ void on_decode_error(session_self self, const codec::decode_error& e) {
   if (st.state == phase::ending || st.state == phase::detached) return;
   st.missed_pings = 0;
   st.last_activity = now(self);
+  if (!within_rate(self, e.ref)) return;
   send_error(self, e.code, e.message, e.ref);
   if (!codec::counts_as_bad_frame(e.code) || ++st.bad_frames < max_bad_frames) return;
   end_session(self, "closed", 1008, "too many bad frames");
@@ -498,6 +520,7 @@ caf::behavior session_behavior(session_self self, session_deps deps, session_sta
   auto& st = self->state;
   self->set_default_handler(caf::print_and_drop);
   st.deps = std::move(deps);
+  st.limiter.emplace(cfg(self).limits.messages_per_second, cfg(self).limits.burst, now(self));
   st.link = std::move(start.link);
   if (start.restored) {
     // Waiting for a resume since before a restart: the window counts from now.
