@@ -170,6 +170,17 @@ struct test_session {
   }
 };
 
+// spawn_directory gained (max_sessions, max_queue); accept either signature while that lands.
+template <class Sys>
+auto spawn_directory_compat(int, Sys& sys, storage_actor st, const settings& s)
+    -> decltype(spawn_directory(sys, st, s.server.max_sessions, s.server.max_queue)) {
+  return spawn_directory(sys, st, s.server.max_sessions, s.server.max_queue);
+}
+template <class Sys>
+auto spawn_directory_compat(long, Sys& sys, storage_actor st, const settings&) -> decltype(spawn_directory(sys, st)) {
+  return spawn_directory(sys, st);
+}
+
 class actor_test : public ::testing::Test {
  protected:
   actor_test() {
@@ -249,8 +260,8 @@ class actor_test : public ::testing::Test {
       d.storage = spawn_storage(*sys, db, retry_policy{s.cleanup.max_attempts, s.cleanup.retry_base_ms,
                                                        s.cleanup.retry_max_ms},
                                 /*detached=*/false);
-      d.cleaner = spawn_cleaner(*sys, d.storage, blobs, /*detached=*/false);
-      d.directory = spawn_directory(*sys, d.storage);
+      d.cleaner = spawn_cleaner(*sys, d.storage, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
+      d.directory = spawn_directory_compat(0, *sys, d.storage, *d.cfg);
       deps_ = d;
       run();
     }
@@ -387,6 +398,7 @@ class actor_test : public ::testing::Test {
   settings s;
   std::shared_ptr<database> db;
   std::shared_ptr<local_blob_store> blobs;
+  std::shared_ptr<blob_store> cleaner_store;  // what the cleaner removes from (default: `blobs`)
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
