@@ -81,3 +81,30 @@ TEST(Cli, AuditPrintsJsonLines) {
   ASSERT_EQ(by_file.status, 0) << by_file.err;
   EXPECT_NE(by_file.out.find("\"file_deleted\""), std::string::npos) << by_file.out;
 }
+
+TEST(Cli, EnvironmentConfiguresAndUnknownVariablesOnlyWarn) {
+  server_process s({}, {"TETHER_HEARTBEAT_INTERVAL_MS=250", "TETHER_NO_SUCH_KEY=1"});
+  ws_client c(s.port());
+  auto hello = open_session(c, s.token("alice"));
+  ASSERT_TRUE(hello);
+  EXPECT_EQ((*hello)["heartbeat_ms"], boost::json::value(250)) << serialize(*hello);
+
+  // --set wins over the environment.
+  server_process t({"heartbeat.interval_ms=300"}, {"TETHER_HEARTBEAT_INTERVAL_MS=250"});
+  ws_client d(t.port());
+  auto hello2 = open_session(d, t.token("alice"));
+  ASSERT_TRUE(hello2);
+  EXPECT_EQ((*hello2)["heartbeat_ms"], boost::json::value(300)) << serialize(*hello2);
+}
+
+TEST(Cli, ServeStdoutIsOnlyTheListeningLine) {
+  // blocked on bug: app/main.cpp main() logs the load_settings warnings (e.g. "TETHER_NO_SUCH_KEY
+  // ignored: ...") with spdlog's default logger before serve() installs the stderr logger, so
+  // they go to stdout, ahead of the `listening on` line that scripts read (§10: the listening
+  // line goes to stdout; warnings are logs).
+  if (!run_blocked_tests())
+    GTEST_SKIP() << "blocked on bug: start-up config warnings are printed on stdout (app/main.cpp)";
+  server_process s({}, {"TETHER_NO_SUCH_KEY=1"});
+  EXPECT_EQ(s.stdout_before_listening(), "");
+  EXPECT_NE(s.log().find("TETHER_NO_SUCH_KEY"), std::string::npos) << "the warning should be on stderr";
+}

@@ -114,3 +114,38 @@ TEST(Framing, InvalidUtf8TextCloses1007) {
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 1007);
 }
+
+TEST(Framing, FragmentedMessagesAreReassembledAndLimitedAsAWhole) {
+  constexpr std::size_t limit = 1024;
+  server_process s({"limits.max_message_bytes=" + std::to_string(limit)});
+  ws_client c(s.port());
+  ASSERT_TRUE(open_session(c, s.token("alice")));
+
+  // A two-byte character split across the fragment boundary is still valid UTF-8 as a whole.
+  std::string msg = "{\"type\":\"ping\",\"ref\":\"caf\xc3\xa9\"}";
+  auto cut = msg.find('\xc3') + 1;
+  ASSERT_TRUE(c.send_fragments({msg.substr(0, 5), msg.substr(5, cut - 5), msg.substr(cut)}));
+  auto m = c.next_json();
+  ASSERT_TRUE(m) << "no pong; close code " << c.close_code().value_or(0);
+  EXPECT_EQ(str(*m, "type"), "pong") << serialize(*m);
+  EXPECT_EQ(str(*m, "ref"), "caf\xc3\xa9");
+
+  // The limit counts the reassembled payload: exactly `limit` in three frames passes ...
+  auto padded = [](std::size_t size) {
+    std::string head = R"({"type":"ping","ref":"frag","pad":")";
+    std::string tail = "\"}";
+    return head + std::string(size - head.size() - tail.size(), 'y') + tail;
+  };
+  auto exact = padded(limit);
+  ASSERT_TRUE(c.send_fragments({exact.substr(0, 400), exact.substr(400, 400), exact.substr(800)}));
+  m = c.next_json();
+  ASSERT_TRUE(m) << "a fragmented message of exactly the limit was refused; close " << c.close_code().value_or(0);
+  EXPECT_EQ(str(*m, "ref"), "frag") << serialize(*m);
+
+  // ... and one byte more, though every frame is small, closes with 1009.
+  auto over = padded(limit + 1);
+  ASSERT_TRUE(c.send_fragments({over.substr(0, 400), over.substr(400, 400), over.substr(800)}));
+  auto code = c.wait_close(3s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 1009);
+}

@@ -37,7 +37,7 @@ TEST(Heartbeat, SilentClientIsClosedWith4008ReadingClientStays) {
       5s);
   auto elapsed = std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(closed) << "the silent session was not closed within 5 s";
-  EXPECT_TRUE(has_record(records, "session_closed", "timeout", "", silent_sid));
+  EXPECT_TRUE(has_record(records, "session_closed", "timeout", "", silent_sid)) << dump(records);
   // max_missed unanswered pings, then the next tick ends it: about (max_missed + 1) * interval.
   EXPECT_GE(elapsed, max_missed * interval) << "closed too early";
   EXPECT_LE(elapsed, (max_missed + 1) * interval + 1500) << "closed too late";

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +31,11 @@ namespace fs = std::filesystem;
 namespace tether::it {
 
 using clock = std::chrono::steady_clock;
+
+bool run_blocked_tests() {
+  const char* v = std::getenv("IT_RUN_BLOCKED");
+  return v && std::string(v) == "1";
+}
 
 // ---- conditions ------------------------------------------------------------------------------
 
@@ -92,7 +99,11 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-std::string tetherd_path() { return TETHERD_PATH; }
+// TETHERD in the environment runs another build of the server (e.g. an instrumented copy).
+std::string tetherd_path() {
+  const char* override_path = std::getenv("TETHERD");
+  return override_path && *override_path ? override_path : TETHERD_PATH;
+}
 
 command_result run_command(const std::vector<std::string>& argv_in, ms timeout) {
   command_result result;
@@ -153,7 +164,8 @@ command_result run_command(const std::vector<std::string>& argv_in, ms timeout) 
   return result;
 }
 
-server_process::server_process(std::vector<std::string> sets) : sets_(std::move(sets)) {
+server_process::server_process(std::vector<std::string> sets, std::vector<std::string> extra_env)
+    : sets_(std::move(sets)), extra_env_(std::move(extra_env)) {
   char tmpl[] = "/tmp/tether-it-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
@@ -191,6 +203,10 @@ void server_process::start() {
     args.push_back(s);
   }
   auto argv = c_argv(args);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : extra_env_) env_strings.push_back(e);
+  auto envp = c_argv(env_strings);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   std::string log_path = log_path_;
@@ -203,17 +219,33 @@ void server_process::start() {
     if (log_fd >= 0) ::dup2(log_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(out[1]);
   pid_ = pid;
   stdout_fd_ = out[0];
 
-  // The one stdout line: "listening on 127.0.0.1:PORT".
-  std::string line;
+  // Reads stdout up to the line "listening on 127.0.0.1:PORT"; anything before it is kept in
+  // stdout_preamble_ (a test checks that there is none).
+  const std::string prefix = "listening on ";
+  std::string pending;
+  stdout_preamble_.clear();
   auto deadline = clock::now() + 10s;
-  while (line.find('\n') == std::string::npos) {
+  for (;;) {
+    auto nl = pending.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (line.rfind(prefix, 0) == 0) {
+        auto colon = line.rfind(':');
+        if (colon == std::string::npos) throw std::runtime_error("bad listening line: " + line);
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+        break;
+      }
+      stdout_preamble_ += line + "\n";
+      continue;
+    }
     auto left = std::chrono::duration_cast<ms>(deadline - clock::now()).count();
     if (left <= 0) throw std::runtime_error("tetherd did not print its listening line within 10 s");
     pollfd p{stdout_fd_, POLLIN, 0};
@@ -222,15 +254,9 @@ void server_process::start() {
     if (n <= 0) continue;
     char buf[512];
     ssize_t r = ::read(stdout_fd_, buf, sizeof buf);
-    if (r == 0) throw std::runtime_error("tetherd exited before listening; stdout: " + line);
-    if (r > 0) line.append(buf, static_cast<std::size_t>(r));
+    if (r == 0) throw std::runtime_error("tetherd exited before listening; stdout: " + stdout_preamble_ + pending);
+    if (r > 0) pending.append(buf, static_cast<std::size_t>(r));
   }
-  line = line.substr(0, line.find('\n'));
-  const std::string prefix = "listening on ";
-  auto colon = line.rfind(':');
-  if (line.rfind(prefix, 0) != 0 || colon == std::string::npos)
-    throw std::runtime_error("unexpected first stdout line: " + line);
-  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
 
   // Ready once crash recovery is done.
   bool ready = wait_until([&] { return http_call(port_, http::verb::get, "/readyz", "", "", "", 1s).status == 200; },
@@ -392,6 +418,12 @@ std::vector<json::object> audit(const server_process& s, const std::string& quer
   return out;
 }
 
+std::string dump(const std::vector<json::object>& records) {
+  std::string out;
+  for (const auto& r : records) out += json::serialize(r) + "\n";
+  return out;
+}
+
 std::string str(const json::object& o, const char* key) {
   auto* v = o.if_contains(key);
   if (!v || !v->is_string()) return "";
@@ -504,6 +536,24 @@ bool ws_client::send_binary(const std::string& bytes, ms timeout) {
   return !*ec;
 }
 
+bool ws_client::send_fragments(const std::vector<std::string>& parts, ms timeout) {
+  ws_.text(true);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    auto st = std::make_shared<std::pair<bool, std::string>>(false, parts[i]);
+    auto ec = std::make_shared<beast::error_code>();
+    ws_.async_write_some(i + 1 == parts.size(), asio::buffer(st->second), [st, ec](beast::error_code e, std::size_t) {
+      *ec = e;
+      st->first = true;
+    });
+    if (!run(st->first, timeout)) return false;
+    if (*ec) {
+      last_error_ = *ec;
+      return false;
+    }
+  }
+  return true;
+}
+
 void ws_client::start_read() {
   if (read_pending_ || read_done_) return;
   read_pending_ = true;
@@ -601,6 +651,37 @@ std::optional<json::object> request(ws_client& c, const json::object& msg, ms ti
     return std::nullopt;
   }
   return c.next_json(timeout);
+}
+
+// ---- the database ----------------------------------------------------------------------------
+
+std::vector<std::vector<std::string>> sql_rows(const server_process& s, const std::string& query) {
+  std::vector<std::vector<std::string>> rows;
+  sqlite3* db = nullptr;
+  auto path = s.data_dir() + "/tether.db";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << path << ": " << (db ? sqlite3_errmsg(db) : "?");
+    sqlite3_close(db);
+    return rows;
+  }
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "bad query " << query << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return rows;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      auto* text = sqlite3_column_text(st, i);
+      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
 }
 
 // ---- tokens: HS256 without OpenSSL (this target links none) ------------------------------------

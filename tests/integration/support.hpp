@@ -26,6 +26,11 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 
+// Tests blocked on a known server bug call GTEST_SKIP() unless IT_RUN_BLOCKED=1 is set
+// (to check a fix: IT_RUN_BLOCKED=1 integration_tests --gtest_filter=...). TETHERD=path runs
+// another build of the server. (Not TETHER_*: tetherd reads those as configuration.)
+bool run_blocked_tests();
+
 // ---- conditions ------------------------------------------------------------------------------
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns its last value.
@@ -46,7 +51,7 @@ std::string tetherd_path();
 // One tetherd serve process on a fresh data dir (port 0, so the kernel picks a free port).
 class server_process {
 public:
-  explicit server_process(std::vector<std::string> sets = {});
+  explicit server_process(std::vector<std::string> sets = {}, std::vector<std::string> extra_env = {});
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -62,6 +67,8 @@ public:
   bool running() const { return pid_ > 0; }
   // The server's stderr so far (for diagnostics).
   std::string log() const;
+  // What the last start printed on stdout before its `listening on` line (should be nothing).
+  const std::string& stdout_before_listening() const { return stdout_preamble_; }
 
   void kill9();
   // SIGTERM, then waits for the exit; returns the exit status (128+signal when killed by one,
@@ -74,8 +81,8 @@ private:
   void start();
   int reap(ms timeout);
 
-  std::vector<std::string> sets_;
-  std::string root_, data_dir_, log_path_;
+  std::vector<std::string> sets_, extra_env_;
+  std::string root_, data_dir_, log_path_, stdout_preamble_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::uint16_t port_ = 0;
@@ -108,6 +115,9 @@ bool has_record(const std::vector<json::object>& records, const std::string& eve
 
 std::string str(const json::object& o, const char* key);
 
+// Audit records one per line, for failure messages.
+std::string dump(const std::vector<json::object>& records);
+
 // ---- WebSocket -------------------------------------------------------------------------------
 
 class ws_client {
@@ -125,6 +135,8 @@ public:
   bool send_text(const std::string& text, ms timeout = 5s);
   bool send_json(const json::object& o, ms timeout = 5s) { return send_text(json::serialize(o), timeout); }
   bool send_binary(const std::string& bytes, ms timeout = 5s);
+  // One text message sent as several frames (first text, then continuations), split as given.
+  bool send_fragments(const std::vector<std::string>& parts, ms timeout = 5s);
 
   // The next message as a JSON object; nullopt on timeout, close or a non-object message.
   // Server pings are answered (by Beast) only while this, wait_close or next_of_type runs:
@@ -167,6 +179,12 @@ std::optional<json::object> open_session(ws_client& c, const std::string& token,
 
 // Sends `msg` and returns the next message (expected to be the reply).
 std::optional<json::object> request(ws_client& c, const json::object& msg, ms timeout = 5s);
+
+// ---- the database ----------------------------------------------------------------------------
+
+// Runs a read-only query on DIR/tether.db (for checking what was persisted while the server is
+// stopped); rows of text columns (NULL as "NULL").
+std::vector<std::vector<std::string>> sql_rows(const server_process& s, const std::string& query);
 
 // ---- tokens ----------------------------------------------------------------------------------
 
