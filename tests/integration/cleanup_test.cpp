@@ -100,11 +100,22 @@ TEST(Cleanup, PostSubmittedKeepsFiles) {
   EXPECT_EQ((*ack)["kept"], value(ids({f1, f2})));
   EXPECT_EQ((*ack)["ref"], value(7));
 
+  // The session goes on: a file uploaded after the submission is a new draft's, and abandoned.
+  auto f3 = upload(s, token, "c.jpg", "after the post");
+  auto up = request(c, {{"type", "file_uploaded"}, {"file_id", f3}});
+  ASSERT_TRUE(up);
+  EXPECT_EQ(str(*up, "type"), "ack") << serialize(*up);
+  auto now = request(c, {{"type", "register"}});
+  ASSERT_TRUE(now);
+  EXPECT_EQ((*now)["file_ids"], value(ids({f3}))) << serialize(*now);
+
   ASSERT_TRUE(c.close(1000));
+  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f3); }, 2s));
   auto records = wait_session_closed(s, sid);
   EXPECT_TRUE(has_record(records, "post_submitted", "", "", sid));
   EXPECT_TRUE(has_record(records, "session_closed", "closed", "", sid));
-  EXPECT_FALSE(has_record(records, "deletion_queued"));
+  EXPECT_FALSE(has_record(records, "deletion_queued", "", f1));
+  EXPECT_FALSE(has_record(records, "deletion_queued", "", f2));
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(s.blob_exists(f2));
   auto got = http_call(s.port(), http::verb::get, "/api/files/" + f1, token);
