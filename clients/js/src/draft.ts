@@ -126,7 +126,16 @@ export class Draft {
 
   /** @internal Called by the client on every `connected`, before the send queue is flushed. */
   _handleConnected(msg: ConnectedMessage): void {
-    if (msg.resumed === true || this.tracked.size === 0) return; // resumed: the server's state is authoritative
+    if (msg.resumed === true) {
+      // Resumed: the server's state is authoritative. Take its list of tracked files when it sends one
+      // (a call whose ack was lost is sent again and brings its own change).
+      if (Array.isArray(msg.file_ids)) {
+        this.tracked.clear();
+        for (const id of msg.file_ids) if (typeof id === 'string') this.tracked.add(id);
+      }
+      return;
+    }
+    if (this.tracked.size === 0) return;
     const ids = [...this.tracked];
     this.host.request({ type: 'register', file_ids: ids }, true).then(
       (reg: RegisteredMessage) => {

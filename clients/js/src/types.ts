@@ -42,6 +42,8 @@ export interface ConnectedMessage extends Base<'connected'> {
   resume_token: string;
   heartbeat_ms: number;
   resumed: boolean;
+  /** After a resume: the files the session tracks (tetherd sends it; see docs/protocol.md). */
+  file_ids?: string[];
 }
 export interface PongMessage extends Base<'pong'> {
   server_time: string;

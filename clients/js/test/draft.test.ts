@@ -100,6 +100,21 @@ describe('draft', () => {
     assert.deepEqual([...client.draft.files], ['f1']);
   });
 
+  it("takes the tracked set from a resumed connected's file_ids", async () => {
+    const { client, clock, instances, last, accept } = setup();
+    void client.connect();
+    accept();
+    const t = client.draft.track('f1');
+    ackFor(last(), 'file_uploaded');
+    await t;
+    last().serverClose(1006);
+    clock.advance(30000);
+    // The server tracks f2 too (its ack was lost in an earlier drop) and no longer f1.
+    accept({ resumed: true, file_ids: ['f2'] });
+    assert.deepEqual(instances[1]!.messages, []);
+    assert.deepEqual([...client.draft.files], ['f2']);
+  });
+
   it('sends a draft call again when the connection drops before its ack', async () => {
     const { client, clock, instances, accept } = setup();
     void client.connect();

@@ -23,8 +23,12 @@ client.on('draft_rejected', ({ rejected }) => {
   }
 });
 
-if (!token) $('notice').hidden = false;
-client.connect();
+if (token) {
+  client.connect();
+} else {
+  $('notice').hidden = false; // nothing works without a token: don't try to connect
+  $('picker').disabled = true;
+}
 
 $('picker').addEventListener('change', (event) => {
   for (const file of event.target.files) upload(file);
@@ -56,7 +60,9 @@ async function upload(file) {
   try {
     const { file_id } = await client.draft.upload(file, file.name);
     row.id = file_id;
-    row.el.querySelector('.id').textContent = file_id;
+    const id = row.el.querySelector('.id');
+    id.textContent = file_id;
+    id.title = file_id;
     setStatus(row, 'tracked', 'tracked');
   } catch (err) {
     setStatus(row, 'failed', `failed: ${err.code ?? err.message}`);
@@ -70,6 +76,7 @@ function addRow(name) {
   const el = document.createElement('li');
   el.innerHTML = '<span class="name"></span><span class="id"></span><span class="status">uploading…</span><button type="button" class="link" title="Remove">✕</button>';
   el.querySelector('.name').textContent = name;
+  el.querySelector('.name').title = name;
   const row = { name, id: null, status: 'uploading', el };
   el.querySelector('button').addEventListener('click', async () => {
     if (row.id && row.status === 'tracked') {
@@ -100,7 +107,9 @@ function updateSubmit() {
 }
 
 function showPost(postId, text, kept) {
-  const names = kept.map((id) => rows.find((r) => r.id === id)?.name ?? id);
+  // In the order the files were added (the server's `kept` has its own order); ids of files not listed here as they are.
+  const names = rows.filter((r) => kept.includes(r.id)).map((r) => r.name);
+  for (const id of kept) if (!rows.some((r) => r.id === id)) names.push(id);
   const card = document.createElement('article');
   card.className = 'card post';
   card.innerHTML = '<p></p><div class="muted"></div>';
