@@ -12,6 +12,9 @@ namespace {
 
 constexpr std::int64_t jobs_per_round = 64;
 
+// The cleaner's own timer, distinct from wakes sent by others.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
 struct cleaner_state {
   storage_actor storage;
   std::shared_ptr<blob_store> blobs;
@@ -38,7 +41,7 @@ void after_round(cleaner_self self, std::int64_t next_due_ms, bool did_work) {
   if (st.timer_for >= 0 && st.timer_for <= next_due_ms) return;
   st.timer_for = next_due_ms;
   auto delay = std::max<std::int64_t>(0, next_due_ms - unix_ms());
-  self->delayed_send(self, std::chrono::milliseconds(delay), wake_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(delay), timer_atom::value);
 }
 
 void round(cleaner_self self) {
@@ -76,8 +79,10 @@ caf::behavior cleaner_behavior(cleaner_self self, storage_actor storage, std::sh
   self->state.storage = std::move(storage);
   self->state.blobs = std::move(blobs);
   return {
-      [=](wake_atom) {
-        if (self->state.timer_for >= 0 && self->state.timer_for <= unix_ms()) self->state.timer_for = -1;
+      [=](wake_atom) { round(self); },
+      [=](timer_atom) {
+        // Whatever the wall clock says now, this timer is spent: the round arms the next one.
+        self->state.timer_for = -1;
         round(self);
       },
   };

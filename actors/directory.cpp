@@ -3,7 +3,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tether {
 
@@ -17,10 +19,21 @@ struct entry {
 
 struct directory_state {
   storage_actor storage;
+  caf::actor cleaner;
   std::unordered_map<std::string, entry> sessions;          // by session_id
   std::unordered_map<std::string, std::string> by_token;    // resume_token -> session_id
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   bool shutting_down = false;
+  std::int64_t max_sessions = 0;
+  std::int64_t max_queue = 0;
+  std::unordered_set<caf::actor_addr> reserved;  // admitted, not registered yet
+  struct waiting {
+    caf::actor session;
+    caf::typed_response_promise<bool> admitted;
+  };
+  std::deque<waiting> queue;
+
+  std::int64_t places_taken() const { return static_cast<std::int64_t>(sessions.size() + reserved.size()); }
   static inline const char* name = "directory";
 };
 
@@ -34,23 +47,61 @@ void forget(directory_state& st, const std::string& session_id) {
   st.sessions.erase(it);
 }
 
-caf::behavior directory_behavior(directory_self self, storage_actor storage) {
+void tell_positions(directory_self self) {
+  std::int64_t position = 0;
+  for (auto& w : self->state.queue) self->send(w.session, queued_atom::value, ++position);
+}
+
+// A place may have freed: admit from the head of the queue. Whoever is still waiting hears its
+// new position when the queue moved (`moved`: it changed before this call).
+void admit_waiting(directory_self self, bool moved = false) {
+  auto& st = self->state;
+  if (st.shutting_down) return;
+  while (!st.queue.empty() && st.places_taken() < st.max_sessions) {
+    auto w = std::move(st.queue.front());
+    st.queue.pop_front();
+    st.reserved.insert(w.session.address());
+    w.admitted.deliver(true);
+    moved = true;
+  }
+  if (moved) tell_positions(self);
+}
+
+// A session that is gone no longer holds a reservation or a place in the queue.
+void release(directory_self self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  bool changed = st.reserved.erase(who) > 0;
+  auto it = std::find_if(st.queue.begin(), st.queue.end(), [&](auto& w) { return w.session.address() == who; });
+  bool left_queue = it != st.queue.end();
+  if (left_queue) st.queue.erase(it);
+  if (changed || left_queue) admit_waiting(self, left_queue);
+}
+
+caf::behavior directory_behavior(directory_self self, storage_actor storage, caf::actor cleaner,
+                                 std::int64_t max_sessions, std::int64_t max_queue) {
+  self->state.cleaner = std::move(cleaner);
+  self->state.max_sessions = max_sessions;
+  self->state.max_queue = max_queue;
   self->set_default_handler(caf::print_and_drop);
   self->state.storage = std::move(storage);
   // A session actor that died without unregistering crashed: end its session so its files are
   // still cleaned, exactly once (the database ignores a second end).
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
+    release(self, msg.source);
     auto it = st.by_actor.find(msg.source);
     if (it == st.by_actor.end()) return;
     auto session_id = it->second;
     forget(st, session_id);
+    admit_waiting(self);
     // A normal exit without unregistering is a handover or a shutdown: the session lives on in
     // SQLite. Only a crash (an error as exit reason) is ended here.
     if (!msg.reason || st.shutting_down) return;
     spdlog::error("session {} actor died ({}); ending it", session_id, to_string(msg.reason));
     self->request(st.storage, caf::infinite, end_atom::value, session_id, std::string("closed"))
-        .then([](std::int64_t) {}, [session_id](caf::error& e) {
+        .then([self](std::int64_t queued) {
+          if (queued > 0) self->send(self->state.cleaner, wake_atom::value);
+        }, [session_id](caf::error& e) {
           spdlog::error("ending crashed session {} failed: {}", session_id, to_string(e));
         });
   });
@@ -64,6 +115,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
           if (it->second.session != session) st.by_actor.erase(it->second.session.address());
         }
         if (it == st.sessions.end() || it->second.session != session) self->monitor(session);
+        st.reserved.erase(session.address());
         st.sessions[sid] = entry{uid, token, session};
         st.by_token[token] = sid;
         st.by_actor[session.address()] = sid;
@@ -75,6 +127,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
         if (it->second.session.address() == self->current_sender()) {
           self->demonitor(it->second.session);
           forget(st, sid);
+          admit_waiting(self);
         }
       },
       [=](lookup_atom, const std::string& token, const std::string& uid) -> caf::actor {
@@ -85,15 +138,41 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
         if (e.user_id != uid) return {};  // someone else's token: treated as unknown
         st.by_token.erase(t);
         e.resume_token.clear();
+        // The resuming session inherits the place: reserve it now, before the old actor goes.
+        auto heir = caf::actor_cast<caf::actor>(self->current_sender());
+        if (heir) {
+          st.reserved.insert(heir.address());
+          self->monitor(heir);
+        }
         return e.session;
       },
       [=](sweep_atom a) {
         for (auto& kv : self->state.sessions) self->send(kv.second.session, a);
       },
+      [=](admit_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        auto session = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!session || st.shutting_down) return false;
+        if (st.reserved.count(session.address()) > 0) return true;  // already holds one
+        if (st.places_taken() < st.max_sessions) {
+          st.reserved.insert(session.address());
+          self->monitor(session);
+          return true;
+        }
+        if (static_cast<std::int64_t>(st.queue.size()) >= st.max_queue) return false;
+        auto rp = self->make_response_promise<bool>();
+        st.queue.push_back({session, rp});
+        self->monitor(session);
+        self->send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
+        return rp;
+      },
       [=](count_atom) -> std::int64_t { return static_cast<std::int64_t>(self->state.sessions.size()); },
       [=](shutdown_atom a) -> caf::result<bool> {
         auto& st = self->state;
         st.shutting_down = true;
+        // Waiting connections are told the server is going away (1001), not that it is full.
+        for (auto& w : st.queue) self->send(w.session, a);
+        st.queue.clear();
         auto rp = self->make_response_promise<bool>();
         if (st.sessions.empty()) {
           rp.deliver(true);
@@ -116,8 +195,9 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage) {
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& sys, storage_actor storage) {
-  return sys.spawn(directory_behavior, std::move(storage));
+caf::actor spawn_directory(caf::actor_system& sys, storage_actor storage, caf::actor cleaner,
+                           std::int64_t max_sessions, std::int64_t max_queue) {
+  return sys.spawn(directory_behavior, std::move(storage), std::move(cleaner), max_sessions, max_queue);
 }
 
 }  // namespace tether

@@ -43,6 +43,7 @@ struct session_state {
   json::value connect_ref;          // echoed on `connected` when it answers a `connect`
   bool leaving = false;             // `before_disconnect` received: the close ends it, no window
   bool link_closed_while_opening = false;
+  std::int64_t queue_position = 0;  // > 0 while waiting for a place
   bool closed_by_server = false;
 
   std::optional<rate_limiter> limiter;  // created with the actor (needs the clock)
@@ -186,6 +187,10 @@ void on_link_closed(session_self self, std::uint16_t code, bool by_server) {
       return;
     case phase::opening:
       st.link.reset();
+      if (st.queue_position > 0) {
+        self->quit();  // gave up waiting for a place; the directory sees it go
+        return;
+      }
       st.link_closed_while_opening = true;
       st.closed_by_server = by_server;
       return;
@@ -208,8 +213,13 @@ void on_link_closed(session_self self, std::uint16_t code, bool by_server) {
 
 void handle_open_message(session_self self, client_message& m);
 
+// While a session opens, replies may arrive after it was already ended (20 bad frames, say):
+// the end wins.
+bool ended(session_self self) { return self->state.state == phase::ending; }
+
 void became_open(session_self self, bool resumed) {
   auto& st = self->state;
+  if (ended(self)) return;
   st.state = phase::open;
   self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
              caf::actor_cast<caf::actor>(self));
@@ -248,8 +258,10 @@ void open_failed(session_self self, const caf::error& e) {
   end_session(self, "closed", 1011, "internal error");
 }
 
-void open_fresh(session_self self) {
+void create(session_self self) {
   auto& st = self->state;
+  if (ended(self)) return;
+  st.queue_position = 0;
   st.session_id = "s_" + random_hex(12);
   st.resume_token = random_hex(24);
   st.files.clear();
@@ -257,8 +269,22 @@ void open_fresh(session_self self) {
       .then([self](bool) { became_open(self, false); }, [self](caf::error& e) { open_failed(self, e); });
 }
 
+// A new session needs a place (server.max_sessions); it may wait in the queue for one.
+void open_fresh(session_self self) {
+  self->request(self->state.deps.directory, caf::infinite, admit_atom::value)
+      .then(
+          [self](bool admitted) {
+            if (ended(self)) return;
+            if (admitted) return create(self);
+            send_error(self, err::capacity, "the server is full; try again later", self->state.connect_ref);
+            end_session(self, "closed", 4030, "over capacity");
+          },
+          [self](caf::error& e) { open_failed(self, e); });
+}
+
 void adopt(session_self self, const session_snapshot& snap) {
   auto& st = self->state;
+  if (ended(self)) return;
   st.session_id = snap.session_id;
   st.resume_token = random_hex(24);
   self->request(st.deps.storage, caf::infinite, resume_atom::value, st.session_id, st.resume_token)
@@ -488,6 +514,10 @@ void on_client_message(session_self self, client_message& m) {
     case phase::opening:
       if (m.type == msg_type::ping) {
         pong(self, m.ref);
+      } else if (st.queue_position > 0) {
+        send_error(self, err::capacity,
+                   "waiting for a place (position " + std::to_string(st.queue_position) + "); only ping is accepted",
+                   m.ref);
       } else if (st.held.size() >= max_held_messages) {
         send_error(self, err::rate_limited, "too many messages before the session opened", m.ref);
       } else {
@@ -547,6 +577,12 @@ caf::behavior session_behavior(session_self self, session_deps deps, session_sta
       },
       [=](closed_atom, std::uint16_t code, bool by_server) { on_link_closed(self, code, by_server); },
       [=](heartbeat_atom, std::uint64_t gen) { on_heartbeat(self, gen); },
+      [=](queued_atom, std::int64_t position) {
+        auto& s = self->state;
+        if (s.state != phase::opening || position == s.queue_position) return;
+        s.queue_position = position;
+        send(self, codec::to_frame(json::object{{"type", "queued"}, {"position", position}}));
+      },
       [=](idle_atom) { on_idle_check(self); },
       [=](window_atom, std::uint64_t gen) {
         if (self->state.state == phase::detached && gen == self->state.window_gen)

@@ -63,7 +63,9 @@ caf::behavior supervisor_behavior(supervisor_self self, supervisor_options optio
                                                o.cfg->cleanup.retry_max_ms},
                                   o.detached_io);
   st.deps.cleaner = spawn_cleaner(self->system(), st.deps.storage, o.blobs, o.detached_io);
-  st.deps.directory = spawn_directory(self->system(), st.deps.storage);
+  st.deps.directory =
+      spawn_directory(self->system(), st.deps.storage, st.deps.cleaner, o.cfg->server.max_sessions,
+                      o.cfg->server.max_queue);
   self->monitor(st.deps.storage);
   self->monitor(st.deps.cleaner);
   self->monitor(st.deps.directory);

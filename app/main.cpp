@@ -1,7 +1,10 @@
 // tetherd: the tether server and its command-line verbs.
 #include "app/commands.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include <iostream>
 
@@ -24,6 +27,9 @@ environment variables, and --set (repeatable). config/tether.json documents ever
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Logs go to stderr from the first line on: stdout carries only command output and the
+  // "listening on" line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tetherd"));
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string verb = "serve";
   if (!args.empty() && args[0].rfind("--", 0) != 0) {

@@ -32,8 +32,6 @@ constexpr int fatal_exit_code = 70;
 constexpr auto close_grace = std::chrono::seconds(2);
 
 void configure_logging(const settings& s) {
-  auto logger = spdlog::stderr_color_mt("tetherd");
-  spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(s.log.level));
   spdlog::flush_on(spdlog::level::warn);
 }
@@ -116,8 +114,11 @@ int serve(settings s) {
     spdlog::info("signal {}: shutting down", sig);
     ctx->stopping = true;
     server->stop();
+    // Clients that answer their 1001 at once leave the io_context without work; it must keep
+    // running until the sessions are persisted and storage has committed.
+    auto busy = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(ioc.get_executor());
     // Every session closes with 1001 and is persisted for resume; then storage commits.
-    ask<bool>(sys, ctx->supervisor, [&ioc, ctx](caf::expected<bool> done) {
+    ask<bool>(sys, ctx->supervisor, [&ioc, ctx, busy](caf::expected<bool> done) {
       if (!done) spdlog::error("shutdown: {}", to_string(done.error()));
       auto deadline = std::make_shared<net::steady_timer>(ioc, close_grace);
       auto poll = std::make_shared<std::function<void()>>();
@@ -129,7 +130,10 @@ int serve(settings s) {
         auto tick = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(20));
         tick->async_wait([tick, poll](boost::system::error_code) { (*poll)(); });
       };
-      net::post(ioc, [poll] { (*poll)(); });
+      net::post(ioc, [poll, busy] {
+        busy->reset();
+        (*poll)();
+      });
     }, shutdown_atom::value);
   });
 

@@ -102,8 +102,6 @@ TEST(Cli, ServeStdoutIsOnlyTheListeningLine) {
   // ignored: ...") with spdlog's default logger before serve() installs the stderr logger, so
   // they go to stdout, ahead of the `listening on` line that scripts read (§10: the listening
   // line goes to stdout; warnings are logs).
-  if (!run_blocked_tests())
-    GTEST_SKIP() << "blocked on bug: start-up config warnings are printed on stdout (app/main.cpp)";
   server_process s({}, {"TETHER_NO_SUCH_KEY=1"});
   EXPECT_EQ(s.stdout_before_listening(), "");
   EXPECT_NE(s.log().find("TETHER_NO_SUCH_KEY"), std::string::npos) << "the warning should be on stderr";

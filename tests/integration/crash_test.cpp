@@ -174,7 +174,6 @@ TEST(Shutdown, SigtermPersistsOpenSessionsAsDetached) {
   // the process then _Exit()s with the detach uncommitted. The session stays state='open' in
   // SQLite, so the restart handles it as a crash (session_closed reason "crash", not "shutdown").
   // Reproduces in roughly 1 of 5 shutdowns; a work guard on ioc held until the ask answers fixes it.
-  if (!run_blocked_tests()) GTEST_SKIP() << "blocked on bug: SIGTERM can exit before open sessions are persisted (app/serve.cpp)";
 
   // Repeated, because the race is lost only some of the time.
   server_process s({"session.resume_window_ms=0"});

@@ -68,8 +68,6 @@ TEST_F(Admission, PastMaxQueueTheConnectionIsClosedWith4030) {
 }
 
 TEST_F(Admission, PositionsAreResentAsTheQueueMoves) {
-  GTEST_SKIP() << "blocked on bug: directory release() -> admit_waiting() returns early when no place "
-                  "is free, so the sessions behind one that left the queue are not told their new position";
   auto a = open_session("alice");
   auto b = open_session("bob");
   auto c = open_session("carol");
@@ -84,9 +82,6 @@ TEST_F(Admission, PositionsAreResentAsTheQueueMoves) {
 }
 
 TEST_F(Admission, ASessionInItsResumeWindowHoldsItsPlace) {
-  GTEST_SKIP() << "blocked on bug: on takeover the old session actor exits normally; the directory's "
-                  "down handler forgets it and admit_waiting() gives its place to the queue before the "
-                  "resuming session registers, so max_sessions is exceeded";
   add_file("f1");
   auto a = open_session("alice");
   auto b = open_session("bob");

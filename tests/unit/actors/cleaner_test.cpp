@@ -103,8 +103,6 @@ TEST_F(Cleaner, AWakeWithNothingDueDoesNoHarm) {
 }
 
 TEST_F(Cleaner, ATimerThatFindsNothingDueIsReArmed) {
-  GTEST_SKIP() << "blocked on bug: cleaner after_round() drops its timer when a timer wake finds "
-                  "nothing due yet (timer_for is only cleared when timer_for <= unix_ms())";
   // The retry timer runs on the actor clock, due times on the wall clock; when the timer fires
   // before the wall clock reaches the due time (here: simulated time; in production: a wall
   // clock step back), the cleaner must arm a new timer instead of sleeping until the next wake.

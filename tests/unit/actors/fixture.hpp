@@ -170,17 +170,6 @@ struct test_session {
   }
 };
 
-// spawn_directory gained (max_sessions, max_queue); accept either signature while that lands.
-template <class Sys>
-auto spawn_directory_compat(int, Sys& sys, storage_actor st, const settings& s)
-    -> decltype(spawn_directory(sys, st, s.server.max_sessions, s.server.max_queue)) {
-  return spawn_directory(sys, st, s.server.max_sessions, s.server.max_queue);
-}
-template <class Sys>
-auto spawn_directory_compat(long, Sys& sys, storage_actor st, const settings&) -> decltype(spawn_directory(sys, st)) {
-  return spawn_directory(sys, st);
-}
-
 class actor_test : public ::testing::Test {
  protected:
   actor_test() {
@@ -261,7 +250,7 @@ class actor_test : public ::testing::Test {
                                                        s.cleanup.retry_max_ms},
                                 /*detached=*/false);
       d.cleaner = spawn_cleaner(*sys, d.storage, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
-      d.directory = spawn_directory_compat(0, *sys, d.storage, *d.cfg);
+      d.directory = spawn_directory(*sys, d.storage, d.cleaner, d.cfg->server.max_sessions, d.cfg->server.max_queue);
       deps_ = d;
       run();
     }

@@ -300,8 +300,6 @@ TEST_F(Directory, ACrashedSessionIsEndedAndItsFilesQueued) {
 }
 
 TEST_F(Directory, ACrashedSessionsFilesAreDeleted) {
-  GTEST_SKIP() << "blocked on bug: directory's down handler ends a crashed session (end_atom) but "
-                  "never wakes the cleaner, so its files stay 'queued' until something else wakes it";
   add_file("f1");
   auto a = open_session();
   send_json(a, R"({"type":"register","file_ids":["f1"]})");
