@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libsqlite3-dev libspdlog-dev
   libgtest-dev libssl-dev libjwt-dev
-  sqlite3 curl ca-certificates
+  sqlite3 curl ca-certificates openssl
 )
 # Browser tests of the JavaScript client drive Debian's Chromium.
 [ "${TETHER_SKIP_BROWSER:-0}" = "1" ] || packages+=(chromium)
