@@ -86,16 +86,21 @@ private:
   std::uint16_t port_;
 };
 
-TEST(Tls, HttpsAndWssServeTheProtocol) {
-  certificate c;
-  server_process s({"server.tls_cert=" + c.cert, "server.tls_key=" + c.key});
-  ASSERT_TRUE(wait_until(
+// The TLS server's /readyz, polled over TLS (the support library polls plain HTTP).
+bool ready_over_tls(const server_process& s) {
+  return wait_until(
       [&] {
         tls_client probe(s.port());
         std::string body;
         return probe.handshake() && probe.get("/readyz", body) == 200;
       },
-      10s));
+      10s);
+}
+
+TEST(Tls, HttpsAndWssServeTheProtocol) {
+  certificate c;
+  server_process s({"server.tls_cert=" + c.cert, "server.tls_key=" + c.key});
+  ASSERT_TRUE(ready_over_tls(s));
 
   // A WebSocket session over TLS: connected, then a ping answered.
   auto token = s.token("tina");
@@ -141,13 +146,7 @@ TEST(Tls, HttpsAndWssServeTheProtocol) {
 TEST(Tls, PlainConnectionsAreRefused) {
   certificate c;
   server_process s({"server.tls_cert=" + c.cert, "server.tls_key=" + c.key});
-  ASSERT_TRUE(wait_until(
-      [&] {
-        tls_client probe(s.port());
-        std::string body;
-        return probe.handshake() && probe.get("/healthz", body) == 200;
-      },
-      10s));
+  ASSERT_TRUE(ready_over_tls(s));
   // Plain HTTP to a TLS port gets no HTTP answer: no token ever travels in clear text.
   auto r = http_call(s.port(), http::verb::get, "/healthz", "", "", "", 2s);
   EXPECT_EQ(r.status, 0);
