@@ -12,8 +12,6 @@ namespace {
 
 constexpr std::int64_t jobs_per_round = 64;
 
-// The cleaner's own timer, distinct from wakes sent by others.
-using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 struct cleaner_state {
   storage_actor storage;
@@ -24,7 +22,7 @@ struct cleaner_state {
   static inline const char* name = "cleaner";
 };
 
-using cleaner_self = caf::stateful_actor<cleaner_state>*;
+using cleaner_self = cleaner_actor::stateful_pointer<cleaner_state>;
 
 void round(cleaner_self self);
 
@@ -41,7 +39,7 @@ void after_round(cleaner_self self, std::int64_t next_due_ms, bool did_work) {
   if (st.timer_for >= 0 && st.timer_for <= next_due_ms) return;
   st.timer_for = next_due_ms;
   auto delay = std::max<std::int64_t>(0, next_due_ms - unix_ms());
-  self->delayed_send(self, std::chrono::milliseconds(delay), timer_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(delay), cleaner_timer_atom::value);
 }
 
 void round(cleaner_self self) {
@@ -74,13 +72,13 @@ void round(cleaner_self self) {
           });
 }
 
-caf::behavior cleaner_behavior(cleaner_self self, storage_actor storage, std::shared_ptr<blob_store> blobs) {
+cleaner_actor::behavior_type cleaner_behavior(cleaner_self self, storage_actor storage, std::shared_ptr<blob_store> blobs) {
   self->set_default_handler(caf::print_and_drop);
   self->state.storage = std::move(storage);
   self->state.blobs = std::move(blobs);
   return {
       [=](wake_atom) { round(self); },
-      [=](timer_atom) {
+      [=](cleaner_timer_atom) {
         // Whatever the wall clock says now, this timer is spent: the round arms the next one.
         self->state.timer_for = -1;
         round(self);
@@ -90,7 +88,7 @@ caf::behavior cleaner_behavior(cleaner_self self, storage_actor storage, std::sh
 
 }  // namespace
 
-caf::actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
+cleaner_actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
                          bool detached) {
   if (detached) return sys.spawn<caf::detached>(cleaner_behavior, std::move(storage), std::move(blobs));
   return sys.spawn(cleaner_behavior, std::move(storage), std::move(blobs));

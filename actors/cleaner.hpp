@@ -5,16 +5,24 @@
 #include "actors/atoms.hpp"
 #include "actors/storage.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 #include <memory>
 
 namespace tether {
 
 class blob_store;
 
-// Send wake_atom whenever deletions were queued.
-caf::actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
+// The cleaner's own timer (the next due job); only the cleaner sends it.
+using cleaner_timer_atom = caf::atom_constant<caf::atom("cl_timer")>;
+
+using cleaner_actor = caf::typed_actor<
+    // Deletions were queued: look at the queue now.
+    caf::reacts_to<wake_atom>,
+    caf::reacts_to<cleaner_timer_atom>>;
+
+cleaner_actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
                          bool detached = true);
 
 }  // namespace tether

@@ -19,7 +19,7 @@ struct entry {
 
 struct directory_state {
   storage_actor storage;
-  caf::actor cleaner;
+  cleaner_actor cleaner;
   std::unordered_map<std::string, entry> sessions;          // by session_id
   std::unordered_map<std::string, std::string> by_token;    // resume_token -> session_id
   std::unordered_map<caf::actor_addr, std::string> by_actor;
@@ -37,7 +37,7 @@ struct directory_state {
   static inline const char* name = "directory";
 };
 
-using directory_self = caf::stateful_actor<directory_state>*;
+using directory_self = directory_actor::stateful_pointer<directory_state>;
 
 void forget(directory_state& st, const std::string& session_id) {
   auto it = st.sessions.find(session_id);
@@ -49,7 +49,8 @@ void forget(directory_state& st, const std::string& session_id) {
 
 void tell_positions(directory_self self) {
   std::int64_t position = 0;
-  for (auto& w : self->state.queue) self->send(w.session, queued_atom::value, ++position);
+  // Sessions are dynamically typed: a typed actor reaches them with anon_send or request.
+  for (auto& w : self->state.queue) caf::anon_send(w.session, queued_atom::value, ++position);
 }
 
 // A place may have freed: admit from the head of the queue. Whoever is still waiting hears its
@@ -77,7 +78,7 @@ void release(directory_self self, const caf::actor_addr& who) {
   if (changed || left_queue) admit_waiting(self, left_queue);
 }
 
-caf::behavior directory_behavior(directory_self self, storage_actor storage, caf::actor cleaner,
+directory_actor::behavior_type directory_behavior(directory_self self, storage_actor storage, cleaner_actor cleaner,
                                  std::int64_t max_sessions, std::int64_t max_queue) {
   self->state.cleaner = std::move(cleaner);
   self->state.max_sessions = max_sessions;
@@ -147,7 +148,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage, caf
         return e.session;
       },
       [=](sweep_atom a) {
-        for (auto& kv : self->state.sessions) self->send(kv.second.session, a);
+        for (auto& kv : self->state.sessions) caf::anon_send(kv.second.session, a);
       },
       [=](admit_atom) -> caf::result<bool> {
         auto& st = self->state;
@@ -163,7 +164,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage, caf
         auto rp = self->make_response_promise<bool>();
         st.queue.push_back({session, rp});
         self->monitor(session);
-        self->send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
+        caf::anon_send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
         return rp;
       },
       [=](count_atom) -> std::int64_t { return static_cast<std::int64_t>(self->state.sessions.size()); },
@@ -171,7 +172,7 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage, caf
         auto& st = self->state;
         st.shutting_down = true;
         // Waiting connections are told the server is going away (1001), not that it is full.
-        for (auto& w : st.queue) self->send(w.session, a);
+        for (auto& w : st.queue) caf::anon_send(w.session, a);
         st.queue.clear();
         auto rp = self->make_response_promise<bool>();
         if (st.sessions.empty()) {
@@ -195,8 +196,8 @@ caf::behavior directory_behavior(directory_self self, storage_actor storage, caf
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& sys, storage_actor storage, caf::actor cleaner,
-                           std::int64_t max_sessions, std::int64_t max_queue) {
+directory_actor spawn_directory(caf::actor_system& sys, storage_actor storage, cleaner_actor cleaner,
+                                std::int64_t max_sessions, std::int64_t max_queue) {
   return sys.spawn(directory_behavior, std::move(storage), std::move(cleaner), max_sessions, max_queue);
 }
 

@@ -1,34 +1,47 @@
 #pragma once
-// The directory: which sessions are live, for whom, and under which resume token. Sessions
-// register themselves; the directory monitors them so that a crashed session is still ended
-// (its files cleaned) rather than forgotten.
+// The directory: which sessions are live, for whom, and under which resume token; who may open
+// a session (server.max_sessions) and who waits for a place. Sessions register themselves; the
+// directory monitors them so that a crashed session is still ended (its files cleaned) rather
+// than forgotten.
 #include "actors/atoms.hpp"
+#include "actors/cleaner.hpp"
 #include "actors/storage.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 namespace tether {
 
-// session_id, user_id, resume_token, session actor: adds or updates an entry (a new token
-// replaces the old one, which stops working).
 using register_atom = caf::atom_constant<caf::atom("register")>;
-// session_id: the session has ended.
 using unregister_atom = caf::atom_constant<caf::atom("unregist")>;
-// resume_token, user_id -> the session actor holding that token for that user, or an invalid
-// actor. A token is handed out once.
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
-
-// A new session asks for a place (server.max_sessions). -> bool: true once it has one (at once,
-// or after waiting in the queue, meanwhile told its 1-based position with queued_atom), false
-// when the queue is full too (server.max_queue). Sessions in their resume window hold a place.
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
-// To a waiting session: (queued_atom, std::int64_t position).
+// To a waiting session: (queued_atom, std::int64_t position), 1-based, re-sent as the queue moves.
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
 
-// Also handles: sweep_atom (forwarded to every session), shutdown_atom (asks every session to
-// persist itself; replies once all did), count_atom (-> number of live sessions).
-caf::actor spawn_directory(caf::actor_system& sys, storage_actor storage, caf::actor cleaner,
-                           std::int64_t max_sessions, std::int64_t max_queue);
+using directory_actor = caf::typed_actor<
+    // session_id, user_id, resume_token, session actor: adds or updates an entry (a new token
+    // replaces the old one, which stops working).
+    caf::reacts_to<register_atom, std::string, std::string, std::string, caf::actor>,
+    // session_id: the session has ended (only its own actor may say so).
+    caf::reacts_to<unregister_atom, std::string>,
+    // resume_token, user_id -> the session actor holding that token for that user, or an invalid
+    // actor. A token is handed out once; the asker inherits the session's place.
+    caf::replies_to<lookup_atom, std::string, std::string>::with<caf::actor>,
+    // A new session asks for a place -> true once it has one (at once, or after waiting in the
+    // queue), false when the queue is full too (server.max_queue) or the server is stopping.
+    // Sessions in their resume window hold a place.
+    caf::replies_to<admit_atom>::with<bool>,
+    // Forwarded to every session: each ends itself if stale.
+    caf::reacts_to<sweep_atom>,
+    // -> number of live sessions
+    caf::replies_to<count_atom>::with<std::int64_t>,
+    // Asks every session to persist itself (and every waiting one to go); replies once all did.
+    caf::replies_to<shutdown_atom>::with<bool>>;
+
+directory_actor spawn_directory(caf::actor_system& sys, storage_actor storage, cleaner_actor cleaner,
+                                std::int64_t max_sessions, std::int64_t max_queue);
 
 }  // namespace tether

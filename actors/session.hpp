@@ -3,7 +3,9 @@
 // last activity and the resume window, and decides the connection's fate: every way a session
 // ends goes through its one end_session path. It never touches the socket, only a client_link.
 #include "actors/atoms.hpp"
+#include "actors/cleaner.hpp"
 #include "actors/client_link.hpp"
+#include "actors/directory.hpp"
 #include "actors/storage.hpp"
 #include "config/settings.hpp"
 #include "net/codec.hpp"
@@ -34,8 +36,8 @@ struct session_snapshot {
 
 struct session_deps {
   storage_actor storage;
-  caf::actor directory;
-  caf::actor cleaner;
+  directory_actor directory;
+  cleaner_actor cleaner;
   std::shared_ptr<const settings> cfg;
 };
 

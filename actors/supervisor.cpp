@@ -19,14 +19,14 @@ struct supervisor_state {
   static inline const char* name = "supervisor";
 };
 
-using supervisor_self = caf::stateful_actor<supervisor_state>*;
+using supervisor_self = supervisor_actor::stateful_pointer<supervisor_state>;
 
 void schedule_sweep(supervisor_self self) {
   self->delayed_send(self, std::chrono::milliseconds(self->state.options.cfg->session.sweep_interval_ms),
                      sweep_atom::value);
 }
 
-void recover(supervisor_self self, caf::response_promise rp) {
+void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
   auto& st = self->state;
   self->request(st.deps.storage, caf::infinite, recover_atom::value)
       .then(
@@ -52,7 +52,7 @@ void recover(supervisor_self self, caf::response_promise rp) {
           });
 }
 
-caf::behavior supervisor_behavior(supervisor_self self, supervisor_options options) {
+supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, supervisor_options options) {
   auto& st = self->state;
   self->set_default_handler(caf::print_and_drop);
   st.options = std::move(options);
@@ -80,7 +80,7 @@ caf::behavior supervisor_behavior(supervisor_self self, supervisor_options optio
   return {
       [=](deps_atom) { return self->state.deps; },
       [=](start_atom) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<bool>();
         recover(self, rp);
         return rp;
       },
@@ -89,11 +89,17 @@ caf::behavior supervisor_behavior(supervisor_self self, supervisor_options optio
         self->send(self->state.deps.directory, a);
         schedule_sweep(self);
       },
-      [=](count_atom a) { return self->delegate(self->state.deps.directory, a); },
+      [=](count_atom a) -> caf::result<std::int64_t> {
+        auto rp = self->make_response_promise<std::int64_t>();
+        self->request(self->state.deps.directory, caf::infinite, a)
+            .then([rp](std::int64_t n) mutable { rp.deliver(n); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
       [=](shutdown_atom a) {
         auto& st = self->state;
         st.shutting_down = true;
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<bool>();
         self->request(st.deps.directory, caf::infinite, a)
             .then([self, rp](bool) mutable {
               self->request(self->state.deps.storage, caf::infinite, sync_atom::value)
@@ -107,7 +113,7 @@ caf::behavior supervisor_behavior(supervisor_self self, supervisor_options optio
 
 }  // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_options options) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_options options) {
   return sys.spawn(supervisor_behavior, std::move(options));
 }
 

@@ -5,8 +5,9 @@
 #include "actors/atoms.hpp"
 #include "actors/session.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <functional>
 #include <memory>
@@ -16,10 +17,20 @@ namespace tether {
 class database;
 class blob_store;
 
-// -> session_deps (what the network layer needs to spawn sessions)
 using deps_atom = caf::atom_constant<caf::atom("deps")>;
-// Runs recovery, then calls on_ready. -> bool
 using start_atom = caf::atom_constant<caf::atom("start")>;
+
+using supervisor_actor = caf::typed_actor<
+    // -> what the network layer needs to spawn sessions
+    caf::replies_to<deps_atom>::with<session_deps>,
+    // Runs crash recovery, then calls on_ready and starts the sweeps.
+    caf::replies_to<start_atom>::with<bool>,
+    // The sweep timer (its own).
+    caf::reacts_to<sweep_atom>,
+    // -> number of live sessions
+    caf::replies_to<count_atom>::with<std::int64_t>,
+    // Every session closed with 1001 and persisted for resume, storage committed.
+    caf::replies_to<shutdown_atom>::with<bool>>;
 
 struct supervisor_hooks {
   std::function<void()> on_ready;                  // recovery done: /readyz turns 200
@@ -34,8 +45,7 @@ struct supervisor_options {
   bool detached_io = true;  // storage and cleaner on their own threads (off in deterministic tests)
 };
 
-// Also handles shutdown_atom (-> bool once every session is persisted and storage committed).
-caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_options options);
+supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_options options);
 
 }  // namespace tether
 

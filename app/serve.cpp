@@ -55,7 +55,7 @@ std::shared_ptr<net::ssl::context> make_tls_context(const settings& s) {
   return tls;
 }
 
-session_deps fetch_deps(caf::actor_system& sys, const caf::actor& supervisor) {
+session_deps fetch_deps(caf::actor_system& sys, const supervisor_actor& supervisor) {
   caf::scoped_actor self{sys};
   session_deps deps;
   self->request(supervisor, caf::infinite, deps_atom::value)
@@ -144,8 +144,8 @@ int serve(settings s) {
 
   // Stop the actors; the storage actor commits what is pending on exit.
   caf::anon_send_exit(ctx->supervisor, caf::exit_reason::user_shutdown);
-  for (auto* core : {&ctx->deps.directory, &ctx->deps.cleaner})
-    caf::anon_send_exit(*core, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.cleaner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
   spdlog::info("stopped");
   spdlog::shutdown();

@@ -2,6 +2,7 @@
 // What every network object shares: settings, the actor handles, the blob store, readiness and
 // per-IP connection counts.
 #include "actors/session.hpp"
+#include "actors/supervisor.hpp"
 #include "storage/blob_store.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -44,7 +45,7 @@ struct server_context {
   caf::actor_system& sys;
   std::shared_ptr<const settings> cfg;
   session_deps deps;
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   std::shared_ptr<local_blob_store> blobs;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: every connection is TLS (https, wss)
   std::atomic<bool> ready{false};

@@ -11,7 +11,7 @@ class Supervisor : public actor_test {
  protected:
   // Spawns the supervisor (storage and cleaner not detached), starts it, and makes the sessions
   // spawned from now on use its deps.
-  caf::actor start_supervisor() {
+  supervisor_actor start_supervisor() {
     supervisor_options o;
     o.cfg = settings_ptr();
     o.db = db;
@@ -20,7 +20,7 @@ class Supervisor : public actor_test {
     o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };
     o.detached_io = false;
     auto sup = spawn_supervisor(*sys, std::move(o));
-    to_kill.push_back(sup);
+    to_kill.push_back(caf::actor_cast<caf::actor>(sup));
     run();
     auto d = ask<session_deps>(sup, deps_atom::value);
     if (!d) {
@@ -199,7 +199,8 @@ TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
 
   // "Restart": the old actors go, a new supervisor recovers from the same database.
   auto old = deps();
-  for (auto& h : {caf::actor(sup), old.directory, old.cleaner, caf::actor_cast<caf::actor>(old.storage)})
+  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
+                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
     caf::anon_send_exit(h, caf::exit_reason::kill);
   run();
   start_supervisor();
@@ -220,7 +221,8 @@ TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheRestart) {
   send_json(a, R"({"type":"register","file_ids":["f1"]})");
   ASSERT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
   auto old = deps();
-  for (auto& h : {caf::actor(sup), old.directory, old.cleaner, caf::actor_cast<caf::actor>(old.storage)})
+  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
+                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
     caf::anon_send_exit(h, caf::exit_reason::kill);
   run();
   start_supervisor();
