@@ -14,7 +14,7 @@ namespace {
 struct entry {
   std::string user_id;
   std::string resume_token;
-  caf::actor session;
+  session_actor session;
 };
 
 struct directory_state {
@@ -28,7 +28,7 @@ struct directory_state {
   std::int64_t max_queue = 0;
   std::unordered_set<caf::actor_addr> reserved;  // admitted, not registered yet
   struct waiting {
-    caf::actor session;
+    session_actor session;
     caf::typed_response_promise<bool> admitted;
   };
   std::deque<waiting> queue;
@@ -49,8 +49,7 @@ void forget(directory_state& st, const std::string& session_id) {
 
 void tell_positions(directory_self self) {
   std::int64_t position = 0;
-  // Sessions are dynamically typed: a typed actor reaches them with anon_send or request.
-  for (auto& w : self->state.queue) caf::anon_send(w.session, queued_atom::value, ++position);
+  for (auto& w : self->state.queue) self->send(w.session, queued_atom::value, ++position);
 }
 
 // A place may have freed: admit from the head of the queue. Whoever is still waiting hears its
@@ -108,7 +107,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
   });
   return {
       [=](register_atom, const std::string& sid, const std::string& uid, const std::string& token,
-          const caf::actor& session) {
+          const session_actor& session) {
         auto& st = self->state;
         auto it = st.sessions.find(sid);
         if (it != st.sessions.end()) {
@@ -126,12 +125,12 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         auto it = st.sessions.find(sid);
         if (it == st.sessions.end()) return;
         if (it->second.session.address() == self->current_sender()) {
-          self->demonitor(it->second.session);
+          self->demonitor(it->second.session.address());
           forget(st, sid);
           admit_waiting(self);
         }
       },
-      [=](lookup_atom, const std::string& token, const std::string& uid) -> caf::actor {
+      [=](lookup_atom, const std::string& token, const std::string& uid) -> session_actor {
         auto& st = self->state;
         auto t = st.by_token.find(token);
         if (t == st.by_token.end()) return {};
@@ -140,7 +139,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         st.by_token.erase(t);
         e.resume_token.clear();
         // The resuming session inherits the place: reserve it now, before the old actor goes.
-        auto heir = caf::actor_cast<caf::actor>(self->current_sender());
+        auto heir = caf::actor_cast<session_actor>(self->current_sender());
         if (heir) {
           st.reserved.insert(heir.address());
           self->monitor(heir);
@@ -148,11 +147,11 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         return e.session;
       },
       [=](sweep_atom a) {
-        for (auto& kv : self->state.sessions) caf::anon_send(kv.second.session, a);
+        for (auto& kv : self->state.sessions) self->send(kv.second.session, a);
       },
       [=](admit_atom) -> caf::result<bool> {
         auto& st = self->state;
-        auto session = caf::actor_cast<caf::actor>(self->current_sender());
+        auto session = caf::actor_cast<session_actor>(self->current_sender());
         if (!session || st.shutting_down) return false;
         if (st.reserved.count(session.address()) > 0) return true;  // already holds one
         if (st.places_taken() < st.max_sessions) {
@@ -164,7 +163,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         auto rp = self->make_response_promise<bool>();
         st.queue.push_back({session, rp});
         self->monitor(session);
-        caf::anon_send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
+        self->send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
         return rp;
       },
       [=](count_atom) -> std::int64_t { return static_cast<std::int64_t>(self->state.sessions.size()); },
@@ -172,6 +171,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         auto& st = self->state;
         st.shutting_down = true;
         // Waiting connections are told the server is going away (1001), not that it is full.
+        // anon_send: their `true` needs no answer.
         for (auto& w : st.queue) caf::anon_send(w.session, a);
         st.queue.clear();
         auto rp = self->make_response_promise<bool>();

@@ -5,6 +5,7 @@
 // than forgotten.
 #include "actors/atoms.hpp"
 #include "actors/cleaner.hpp"
+#include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
 
 #include <caf/actor.hpp>
@@ -18,20 +19,18 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using unregister_atom = caf::atom_constant<caf::atom("unregist")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
-// To a waiting session: (queued_atom, std::int64_t position), 1-based, re-sent as the queue moves.
-using queued_atom = caf::atom_constant<caf::atom("queued")>;
 
 using directory_actor = caf::typed_actor<
     // session_id, user_id, resume_token, session actor: adds or updates an entry (a new token
     // replaces the old one, which stops working).
-    caf::reacts_to<register_atom, std::string, std::string, std::string, caf::actor>,
+    caf::reacts_to<register_atom, std::string, std::string, std::string, session_actor>,
     // session_id: the session has ended (only its own actor may say so).
     caf::reacts_to<unregister_atom, std::string>,
     // resume_token, user_id -> the session actor holding that token for that user, or an invalid
     // actor. A token is handed out once; the asker inherits the session's place.
-    caf::replies_to<lookup_atom, std::string, std::string>::with<caf::actor>,
+    caf::replies_to<lookup_atom, std::string, std::string>::with<session_actor>,
     // A new session asks for a place -> true once it has one (at once, or after waiting in the
-    // queue), false when the queue is full too (server.max_queue) or the server is stopping.
+    // queue, meanwhile told its 1-based position with queued_atom), false when the queue is full too (server.max_queue) or the server is stopping.
     // Sessions in their resume window hold a place.
     caf::replies_to<admit_atom>::with<bool>,
     // Forwarded to every session: each ends itself if stale.

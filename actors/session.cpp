@@ -13,11 +13,6 @@ namespace tether {
 
 namespace {
 
-using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
-using window_atom = caf::atom_constant<caf::atom("window")>;
-using idle_atom = caf::atom_constant<caf::atom("idle")>;
-using auth_timeout_atom = caf::atom_constant<caf::atom("auth_to")>;
-
 using codec::client_message;
 using codec::err;
 using codec::msg_type;
@@ -58,7 +53,7 @@ struct session_state {
   static inline const char* name = "session";
 };
 
-using session_self = caf::stateful_actor<session_state>*;
+using session_self = session_actor::stateful_pointer<session_state>;
 
 const settings& cfg(session_self self) { return *self->state.deps.cfg; }
 caf::actor_clock::time_point now(session_self self) { return self->clock().now(); }
@@ -222,7 +217,7 @@ void became_open(session_self self, bool resumed) {
   if (ended(self)) return;
   st.state = phase::open;
   self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
-             caf::actor_cast<caf::actor>(self));
+             caf::actor_cast<session_actor>(self));
   if (st.link_closed_while_opening) {
     on_link_closed(self, 1006, st.closed_by_server);
     return;
@@ -307,7 +302,7 @@ void begin_open(session_self self, const jwt::claims& who, const std::string& re
   }
   self->request(st.deps.directory, caf::infinite, lookup_atom::value, resume_token, st.user_id)
       .then(
-          [self](const caf::actor& previous) {
+          [self](const session_actor& previous) {
             if (!previous) {
               open_fresh(self);
               return;
@@ -546,7 +541,7 @@ void on_decode_error(session_self self, const codec::decode_error& e) {
 
 // ---- the behavior ----
 
-caf::behavior session_behavior(session_self self, session_deps deps, session_start start) {
+session_actor::behavior_type session_behavior(session_self self, session_deps deps, session_start start) {
   auto& st = self->state;
   self->set_default_handler(caf::print_and_drop);
   st.deps = std::move(deps);
@@ -561,7 +556,7 @@ caf::behavior session_behavior(session_self self, session_deps deps, session_sta
     st.detach_reason = start.restored->pending_reason.empty() ? "closed" : start.restored->pending_reason;
     st.state = phase::open;  // so that detach() applies the window
     self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
-               caf::actor_cast<caf::actor>(self));
+               caf::actor_cast<session_actor>(self));
     detach(self);
   } else if (start.user) {
     begin_open(self, *start.user, start.resume_token);
@@ -569,7 +564,7 @@ caf::behavior session_behavior(session_self self, session_deps deps, session_sta
     self->delayed_send(self, ms(cfg(self).auth.timeout_ms), auth_timeout_atom::value);
   }
   return {
-      [=](client_message& m) { on_client_message(self, m); },
+      [=](client_message m) { on_client_message(self, m); },
       [=](const codec::decode_error& e) { on_decode_error(self, e); },
       [=](activity_atom) {
         self->state.missed_pings = 0;
@@ -639,7 +634,7 @@ caf::behavior session_behavior(session_self self, session_deps deps, session_sta
 
 }  // namespace
 
-caf::actor spawn_session(caf::actor_system& sys, const session_deps& deps, session_start start) {
+session_actor spawn_session(caf::actor_system& sys, const session_deps& deps, session_start start) {
   return sys.spawn(session_behavior, deps, std::move(start));
 }
 

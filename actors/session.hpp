@@ -6,13 +6,12 @@
 #include "actors/cleaner.hpp"
 #include "actors/client_link.hpp"
 #include "actors/directory.hpp"
+#include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
 #include "config/settings.hpp"
 #include "net/codec.hpp"
 #include "net/jwt.hpp"
 
-#include <caf/actor.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 
 #include <memory>
@@ -20,19 +19,6 @@
 #include <string>
 
 namespace tether {
-
-// From the connection: the socket is gone. (closed_atom, std::uint16_t code, bool by_server)
-// `by_server` is true when the server closed it for a protocol violation or a limit.
-using closed_atom = caf::atom_constant<caf::atom("closed")>;
-// From the connection: a control frame (pong or ping) arrived; counts as activity.
-using activity_atom = caf::atom_constant<caf::atom("activity")>;
-// From a resuming session: hand over your state and quit. -> session_snapshot
-using takeover_atom = caf::atom_constant<caf::atom("takeover")>;
-
-struct session_snapshot {
-  std::string session_id;
-  std::string user_id;
-};
 
 struct session_deps {
   storage_actor storage;
@@ -48,12 +34,7 @@ struct session_start {
   std::optional<persisted_session> restored; // a session waiting for resume since before a restart
 };
 
-// The connection sends: codec::client_message, codec::decode_error, activity_atom, closed_atom.
-// The supervisor/directory send: sweep_atom, shutdown_atom (-> bool once persisted).
-caf::actor spawn_session(caf::actor_system& sys, const session_deps& deps, session_start start);
+session_actor spawn_session(caf::actor_system& sys, const session_deps& deps, session_start start);
 
 }  // namespace tether
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::client_message)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::decode_error)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::session_snapshot)

@@ -36,7 +36,7 @@ ws_connection<Stream>::~ws_connection() {
 }
 
 template <class Stream>
-void ws_connection<Stream>::start(caf::actor session) {
+void ws_connection<Stream>::start(session_actor session) {
   session_ = std::move(session);
   error_code ec;
   tcp_socket().non_blocking(true, ec);

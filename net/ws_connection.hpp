@@ -3,6 +3,7 @@
 // (net/codec) on the I/O thread and hands typed messages to its session actor; writes the
 // session's pre-framed frames, coalescing everything queued into one gather write.
 #include "actors/client_link.hpp"
+#include "actors/session_actor.hpp"
 #include "net/ws_frame.hpp"
 
 #include <boost/asio.hpp>
@@ -33,7 +34,7 @@ public:
   ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone);
   ~ws_connection() override;
 
-  void start(caf::actor session);
+  void start(session_actor session);
 
   void send(frame f) override;
   void ping() override;
@@ -59,7 +60,7 @@ private:
   limits limits_;
   std::function<void()> on_gone_;
   ws::frame_reader reader_;
-  caf::actor session_;           // released once the close is reported
+  session_actor session_;           // released once the close is reported
   bool reported_ = false;        // strand only
 
   std::mutex mutex_;             // guards the fields below: send() comes from actor threads

@@ -155,7 +155,7 @@ class raw_sqlite {
 
 // A session under test: the actor and the link it writes to.
 struct test_session {
-  caf::actor actor;
+  session_actor actor;
   std::shared_ptr<fake_link> link;
 
   // The `connected` frame (fails the test when missing).
@@ -268,7 +268,7 @@ class actor_test : public ::testing::Test {
     auto link = std::make_shared<fake_link>();
     start.link = link;
     auto a = spawn_session(*sys, deps(), std::move(start));
-    to_kill.push_back(a);
+    to_kill.push_back(caf::actor_cast<caf::actor>(a));
     run();
     return test_session{a, link};
   }
@@ -292,7 +292,7 @@ class actor_test : public ::testing::Test {
   // ---- talking to a session ----
 
   // Decodes `text` like the connection would and hands the result to the session, then runs.
-  void send_json(const caf::actor& session, const std::string& text) {
+  void send_json(const session_actor& session, const std::string& text) {
     auto d = codec::decode(text);
     if (auto* m = std::get_if<codec::client_message>(&d))
       caf::anon_send(session, *m);

@@ -194,7 +194,7 @@ TEST_F(Resume, MessagesSentWhileResumingAreAnsweredAfterConnected) {
   auto link = std::make_shared<fake_link>();
   start.link = link;
   auto b = spawn_session(*sys, deps(), std::move(start));
-  to_kill.push_back(b);
+  to_kill.push_back(caf::actor_cast<caf::actor>(b));
   // Arrives before the session is open: held, then handled in order.
   caf::anon_send(b, std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f2","ref":1})")));
   run();
@@ -216,7 +216,7 @@ TEST_F(Resume, ACloseWhileOpeningIsADrop) {
   auto link = std::make_shared<fake_link>();
   start.link = link;
   auto b = spawn_session(*sys, deps(), std::move(start));
-  to_kill.push_back(b);
+  to_kill.push_back(caf::actor_cast<caf::actor>(b));
   caf::anon_send(b, closed_atom::value, std::uint16_t{1006}, false);  // gone before `connected`
   run();
   EXPECT_EQ(link->count("connected"), 0u);

@@ -1,0 +1,57 @@
+#pragma once
+// The session actor's typed interface: what the connection, the directory and other sessions may
+// send it. Its own header so that the directory (which holds session handles) and the session
+// (which holds the directory's) can both see it.
+#include "actors/atoms.hpp"
+#include "net/codec.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace tether {
+
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using activity_atom = caf::atom_constant<caf::atom("activity")>;
+using takeover_atom = caf::atom_constant<caf::atom("takeover")>;
+using queued_atom = caf::atom_constant<caf::atom("queued")>;
+// The session's own timers.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using window_atom = caf::atom_constant<caf::atom("window")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using auth_timeout_atom = caf::atom_constant<caf::atom("auth_to")>;
+
+// What a resumed session hands to the one resuming it.
+struct session_snapshot {
+  std::string session_id;
+  std::string user_id;
+};
+
+using session_actor = caf::typed_actor<
+    // From the connection: a decoded message, a refused frame, a control frame (activity), and
+    // the end of the socket (code, by_server: the server closed it for a violation or a limit).
+    caf::reacts_to<codec::client_message>,
+    caf::reacts_to<codec::decode_error>,
+    caf::reacts_to<activity_atom>,
+    caf::reacts_to<closed_atom, std::uint16_t, bool>,
+    // From the directory: the stale sweep, and the position while waiting for a place.
+    caf::reacts_to<sweep_atom>,
+    caf::reacts_to<queued_atom, std::int64_t>,
+    // From a session resuming this one: hand over and quit.
+    caf::replies_to<takeover_atom>::with<session_snapshot>,
+    // Close with 1001 and persist for resume; -> true once persisted.
+    caf::replies_to<shutdown_atom>::with<bool>,
+    // Own timers (generation numbers drop stale ones).
+    caf::reacts_to<heartbeat_atom, std::uint64_t>,
+    caf::reacts_to<window_atom, std::uint64_t>,
+    caf::reacts_to<idle_atom>,
+    caf::reacts_to<auth_timeout_atom>>;
+
+}  // namespace tether
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::client_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::decode_error)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::session_snapshot)
