@@ -145,9 +145,19 @@ void http_session<Stream>::do_upload() {
     spdlog::error("upload: cannot create {}: {}", ctx_->blobs->incoming_path(upload_id_), ec.message());
     return fail(http::status::internal_server_error, "internal", "cannot store the file");
   }
-  tcp().expires_never();  // large uploads may take long; the body limit bounds them
-  http::async_read(stream_, buffer_, *upload_parser_,
-                   [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload(ec); });
+  read_upload_chunk();
+}
+
+// A large upload may take long, but a stalled one must not hold the connection: the timeout
+// restarts with every chunk that arrives.
+template <class Stream>
+void http_session<Stream>::read_upload_chunk() {
+  tcp().expires_after(request_timeout);
+  http::async_read_some(stream_, buffer_, *upload_parser_,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (!ec && !self->upload_parser_->is_done()) return self->read_upload_chunk();
+                          self->on_upload(ec);
+                        });
 }
 
 template <class Stream>

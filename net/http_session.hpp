@@ -30,6 +30,7 @@ private:
   void do_read_body();
   void on_read_body(boost::beast::error_code ec);
   void do_upload();
+  void read_upload_chunk();
   void on_upload(boost::beast::error_code ec);
   void upgrade(http_request req);
   void respond(boost::beast::http::message_generator msg);

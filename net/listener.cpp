@@ -9,7 +9,7 @@ namespace net = boost::asio;
 namespace tether {
 
 listener::listener(net::io_context& ioc, net::ip::tcp::endpoint endpoint, std::shared_ptr<server_context> ctx)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(std::move(ctx)) {
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), ctx_(std::move(ctx)) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -22,6 +22,7 @@ void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
+    self->retry_.cancel();
   });
 }
 
@@ -35,8 +36,13 @@ void listener::do_accept() {
 void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // Out of file descriptors and the like: log, and keep accepting.
-    spdlog::warn("accept: {}", ec.message());
+    // Out of file descriptors and the like: log, and try again shortly rather than spin.
+    spdlog::warn("accept: {}; retrying in 100 ms", ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec) self->do_accept();
+    });
+    return;
   } else {
     if (ctx_->tls)
       std::make_shared<tls_http_session>(std::move(socket), ctx_)->run();

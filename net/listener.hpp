@@ -21,6 +21,7 @@ private:
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after an accept error (e.g. out of file descriptors)
   std::shared_ptr<server_context> ctx_;
 };
 
