@@ -9,6 +9,7 @@
 #   DURATION=seconds     stop starting new seeds after this long (default: no limit)
 #   CHAOS_SESSIONS=N     sessions per run (default 40, as in CI)
 #   CHAOS_CRASHES=N      kill -9 + restarts per run (default 1)
+#   CHAOS_RESTART=M      kill (default), term (SIGTERM) or mixed
 #   LOGS=dir             where the output of failing seeds goes (default /tmp/tether-chaos-<pid>)
 #   TETHERD=path         another build of the server
 set -u
@@ -44,7 +45,7 @@ for seed in $(seq "$first" "$last"); do
   fi
 done
 elapsed=$(( $(date +%s) - start ))
-echo "chaos: $pass passed, $fail failed in ${elapsed}s (sessions=${CHAOS_SESSIONS:-40}, crashes=${CHAOS_CRASHES:-1})"
+echo "chaos: $pass passed, $fail failed in ${elapsed}s (sessions=${CHAOS_SESSIONS:-40}, crashes=${CHAOS_CRASHES:-1}, restart=${CHAOS_RESTART:-kill})"
 if (( fail > 0 )); then
   echo "failing seeds: ${failed[*]}"
   echo "logs: $logs"
