@@ -166,14 +166,10 @@ void ws_connection<Stream>::enqueue(frame f, bool counts_toward_limit) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (close_queued_) return;
-    if (counts_toward_limit && queued_bytes_ + f->size() > limits_.max_outbound_bytes) {
+    if (counts_toward_limit && queued_bytes_ + f->size() > limits_.max_outbound_bytes)
       overflow = true;
-    } else {
-      queued_bytes_ += f->size();
-      queue_.push_back(std::move(f));
-      if (write_scheduled_) return;
-      write_scheduled_ = true;
-    }
+    else if (!push_locked(std::move(f)))
+      return;
   }
   if (overflow) {
     // A slow reader: nothing else waits for it (§8). Reported as a server-side close (1008).
@@ -183,7 +179,7 @@ void ws_connection<Stream>::enqueue(frame f, bool counts_toward_limit) {
     });
     return;
   }
-  net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+  schedule_write();
 }
 
 template <class Stream>
@@ -192,12 +188,23 @@ void ws_connection<Stream>::close(std::uint16_t code, const std::string& reason)
     std::lock_guard<std::mutex> lock(mutex_);
     if (close_queued_) return;
     close_queued_ = true;
-    auto f = std::make_shared<const std::string>(ws::encode_close(code, reason));
-    queued_bytes_ += f->size();
-    queue_.push_back(std::move(f));
-    if (write_scheduled_) return;
-    write_scheduled_ = true;
+    if (!push_locked(std::make_shared<const std::string>(ws::encode_close(code, reason)))) return;
   }
+  schedule_write();
+}
+
+// Queues a frame (mutex held); true when no write is scheduled yet, so the caller must schedule one.
+template <class Stream>
+bool ws_connection<Stream>::push_locked(frame f) {
+  queued_bytes_ += f->size();
+  queue_.push_back(std::move(f));
+  if (write_scheduled_) return false;
+  write_scheduled_ = true;
+  return true;
+}
+
+template <class Stream>
+void ws_connection<Stream>::schedule_write() {
   net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
 }
 

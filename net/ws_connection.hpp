@@ -48,6 +48,8 @@ private:
   void consume(const char* data, std::size_t size);
   void dispatch(ws::event& e);
   void enqueue(frame f, bool counts_toward_limit);
+  bool push_locked(frame f);
+  void schedule_write();
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t bytes);
   void after_close_frame_written();
