@@ -3,6 +3,7 @@
 # (SQLite at ./data/tether.db, blobs in ./data/blobs, secrets generated in ./data, 127.0.0.1:8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+# Running the server needs no browser (Chromium is for the tests).
+TETHER_SKIP_BROWSER=1 scripts/install-deps.sh
 scripts/build.sh
 exec ./build/tetherd "$@"
