@@ -150,6 +150,31 @@ void register_external_file(const std::shared_ptr<server_context>& ctx, const ht
                         ext_file_atom::value, file_id, user_id);
 }
 
+// A file from disk as the answer to GET, or its headers alone for HEAD (an empty body with the
+// file's Content-Length: Beast's serializer knows nothing of HEAD). Nullopt when it can't be opened.
+std::optional<http::message_generator> file_response(const std::string& path, const char* content_type,
+                                                     bool head, unsigned version) {
+  http::file_body::value_type body;
+  boost::system::error_code ec;
+  body.open(path.c_str(), boost::beast::file_mode::scan, ec);
+  if (ec) return std::nullopt;
+  auto size = body.size();
+  auto fill = [&](auto& res) {
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-cache");
+    res.content_length(size);
+  };
+  if (head) {
+    http::response<http::empty_body> res{status::ok, version};
+    fill(res);
+    return http::message_generator(std::move(res));
+  }
+  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                      std::make_tuple(status::ok, version)};
+  fill(res);
+  return http::message_generator(std::move(res));
+}
+
 void get_file(const std::shared_ptr<server_context>& ctx, const http_request& req, const std::string& file_id,
               const jwt::claims& user, const respond_fn& respond) {
   auto version = req.version();
@@ -159,17 +184,9 @@ void get_file(const std::shared_ptr<server_context>& ctx, const http_request& re
     // Another user's file is answered like a missing one: existence is not revealed.
     if (!r->found || r->file.user_id != user.sub || (r->file.state != "active" && r->file.state != "kept"))
       return answer_error(respond, version, status::not_found, "not_found", "no such file");
-    http::file_body::value_type body;
-    boost::system::error_code ec;
-    body.open(ctx->blobs->path_of(r->file.file_id).c_str(), boost::beast::file_mode::scan, ec);
-    if (ec) return answer_error(respond, version, status::not_found, "not_found", "no such file");
-    auto size = body.size();
-    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                        std::make_tuple(status::ok, version)};
-    res.set(http::field::content_type, "application/octet-stream");
-    res.content_length(size);
-    if (head) res.body().close();
-    respond(http::message_generator(std::move(res)));
+    auto res = file_response(ctx->blobs->path_of(r->file.file_id), "application/octet-stream", head, version);
+    if (!res) return answer_error(respond, version, status::not_found, "not_found", "no such file");
+    respond(std::move(*res));
   }, get_file_atom::value, file_id);
 }
 
@@ -220,17 +237,9 @@ void serve_demo_page(const server_context& ctx, const http_request& req, const s
   std::string file = ctx.cfg->server.web_dir + path;
   std::error_code fs_ec;
   if (std::filesystem::is_directory(file, fs_ec)) file += file.back() == '/' ? "index.html" : "/index.html";
-  boost::system::error_code ec;
-  http::file_body::value_type body;
-  body.open(file.c_str(), boost::beast::file_mode::scan, ec);
-  if (ec) return answer_error(respond, version, status::not_found, "not_found", "no such page");
-  auto size = body.size();
-  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                      std::make_tuple(status::ok, version)};
-  res.set(http::field::content_type, content_type_of(file));
-  res.set(http::field::cache_control, "no-cache");
-  res.content_length(size);
-  respond(http::message_generator(std::move(res)));
+  auto res = file_response(file, content_type_of(file), req.method() == http::verb::head, version);
+  if (!res) return answer_error(respond, version, status::not_found, "not_found", "no such page");
+  respond(std::move(*res));
 }
 
 }  // namespace

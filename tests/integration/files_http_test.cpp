@@ -27,6 +27,11 @@ TEST(FilesHttp, UploadDownloadDeleteAndOwnership) {
   auto got = http_call(s.port(), http::verb::get, "/api/files/" + f, alice);
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, std::string(64, 'a'));
+  // HEAD: the same headers, no body.
+  auto head = http_call(s.port(), http::verb::head, "/api/files/" + f, alice);
+  EXPECT_EQ(head.status, 200) << head.error;
+  EXPECT_EQ(head.headers["Content-Length"], "64");
+  EXPECT_TRUE(head.body.empty());
 
   // Another user's file: 404 for reading and deleting; no token: 401.
   EXPECT_EQ(http_call(s.port(), http::verb::get, "/api/files/" + f, bob).status, 404);
