@@ -23,6 +23,9 @@ struct persisted_session {
   std::string resume_token;
   std::string pending_reason;  // the session_closed reason if its window passes: crash | shutdown | closed
   std::vector<std::string> files;
+  // How long it waits for a resume, counted from the restart (set by recovery: the restart
+  // window for `shutdown`, the resume window for `crash`); -1: session.resume_window_ms.
+  std::int64_t window_ms = -1;
 };
 
 struct deletion_job {
