@@ -66,6 +66,18 @@ export interface TetherClientOptions {
   fetch?: typeof fetch;
   /** Attach the browser page-lifecycle handlers (see `attachPageLifecycle`). Default false. */
   pageLifecycle?: boolean | PageLifecycleOptions;
+  /**
+   * After a close with 1001 (the server going away: a restart or deploy), the next attempt comes after
+   * random(0, restartJitterMs) instead of the backoff, so the session resumes as soon as the server is
+   * back (default 1000). Failures after that follow the normal backoff.
+   */
+  restartJitterMs?: number;
+  /**
+   * When an attempt fails before the socket opens and the WebSocket implementation cannot show the
+   * HTTP answer (a browser's cannot), ask `GET {httpBase}/api/whoami` with the same token (Bearer)
+   * whether the token was the reason (default true). The `ws` package shows the answer itself.
+   */
+  authCheck?: boolean;
 }
 
 export interface RequestOptions {
@@ -79,6 +91,18 @@ export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([4001, 4003, 4009]
 export const THROTTLE_CLOSE_CODES: ReadonlySet<number> = new Set([4029, 4030]);
 /** Close code the client uses when it gives up on a socket itself (silent server, connect timeout). */
 export const CLIENT_TIMEOUT_CLOSE_CODE = 4000;
+/**
+ * HTTP statuses of a refused upgrade after which the client stops (with a token function: after one
+ * more try with a fresh token, for 401), mapped to the close code its `state`/`close` events carry.
+ */
+export const REFUSED_STATUS_CLOSE_CODES: ReadonlyMap<number, number> = new Map([
+  [401, 4001],
+  [403, 4003],
+]);
+/** How long the /api/whoami check of a failed attempt may take before the attempt counts as a plain failure. */
+const AUTH_CHECK_TIMEOUT_MS = 5000;
+/** Most bytes read from the body of a refused upgrade (its JSON error is small). */
+const MAX_REFUSAL_BODY = 16384;
 
 const OPEN = 1;
 /** Event names of the client itself; a server message never shadows them. */
@@ -118,6 +142,10 @@ export class TetherClient extends Emitter<ClientEventMap> {
   private readonly connectTimeoutMs: number;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly restartJitterMs: number;
+  private readonly authCheck: boolean;
+  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly httpBase: () => string;
 
   private _state: ConnectionState = 'closed';
   private ws: WebSocketLike | null = null;
@@ -127,6 +155,8 @@ export class TetherClient extends Emitter<ClientEventMap> {
   private failedAttempts = 0;
   /** Exponent of the backoff (reset on `connected` while visible, and on becoming visible). */
   private backoffExp = 0;
+  /** A refused token (401) was already answered by one more try with a fresh token, since the last `connected`. */
+  private authRetried = false;
   private hidden = false;
   private _resumeToken: string | undefined;
   private _sessionId: string | undefined;
@@ -162,13 +192,17 @@ export class TetherClient extends Emitter<ClientEventMap> {
       now: c.now ?? (() => Date.now()),
     };
     this.random = options.random ?? Math.random;
+    this.restartJitterMs = options.restartJitterMs ?? 1000;
+    this.authCheck = options.authCheck ?? true;
 
     const fetchImpl = options.fetch;
+    this.fetchImpl = fetchImpl;
     const httpBase = options.httpBase?.replace(/\/+$/, '');
+    this.httpBase = () => httpBase ?? httpBaseFromWsUrl(this.url);
     const host: DraftHost = {
       request: (msg, front) => this.doRequest(msg, this.requestTimeoutMs, front),
       getToken: () => this.resolveToken(),
-      httpBase: () => httpBase ?? httpBaseFromWsUrl(this.url),
+      httpBase: this.httpBase,
       fetch: () => {
         const f = fetchImpl ?? globalThis.fetch;
         if (!f) throw new TetherError('unsupported', 'no fetch implementation available for uploads');
@@ -219,6 +253,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     if (this._state === 'closed') {
       this.failedAttempts = 0;
       this.backoffExp = 0;
+      this.authRetried = false;
       this.setState('connecting');
       this.openSocket();
     } else if (this._state === 'reconnecting') {
@@ -233,7 +268,14 @@ export class TetherClient extends Emitter<ClientEventMap> {
    * reject with 'closed', queued messages are dropped.
    */
   close(reason = 'client closed'): void {
-    if (this._state === 'closed') return;
+    if (this._state === 'closed') {
+      // After drop(): no socket to say goodbye on, but the session kept for resume is forgotten.
+      if (this._resumeToken !== undefined || this.queue.length > 0) {
+        this.draft._handleClosed();
+        this.stop(1000, reason);
+      }
+      return;
+    }
     const ws = this.ws;
     if (ws && this._state === 'open' && ws.readyState === OPEN) {
       try {
@@ -248,6 +290,32 @@ export class TetherClient extends Emitter<ClientEventMap> {
     }
     this.draft._handleClosed();
     this.stop(1000, reason);
+  }
+
+  /**
+   * Drops the connection but keeps the session: closes the socket (1000) without
+   * `before_disconnect`, so the server keeps the session, and its draft, for its
+   * resume window; the client does not reconnect until `connect()` is called,
+   * which then resumes it. State 'closed'. Requests already sent reject with
+   * 'disconnected'; queued messages and unsent requests wait for the next
+   * `connect()` (or their timeout). For tests, and for pages that know they are
+   * going offline. `close()` after `drop()` forgets the session.
+   */
+  drop(reason = 'client dropped'): void {
+    if (this._state === 'closed') return;
+    this.generation++;
+    this.clearTimer('reconnectTimer');
+    this.clearSocketTimers();
+    const ws = this.ws;
+    if (ws) this.abandonSocket(ws, 1000, reason);
+    this.ws = null;
+    this.rejectSent(1000);
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    const gen = this.generation;
+    this.setState('closed', 1000, reason);
+    if (ws && gen === this.generation) this.emit('close', { code: 1000, reason, willReconnect: false });
+    for (const w of waiters) w.reject(new TetherError('closed', `client dropped: ${reason}`));
   }
 
   /**
@@ -375,11 +443,30 @@ export class TetherClient extends Emitter<ClientEventMap> {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
       if (this.ws !== ws) return;
+      opened = true;
       this.clearTimer('connectTimer');
       this.scheduleHeartbeat();
     };
+    // The `ws` package shows the HTTP answer of a refused upgrade (a browser's WebSocket does not).
+    const on = (ws as { on?: unknown }).on;
+    const showsRefusals = typeof on === 'function';
+    if (showsRefusals) {
+      (on as (event: string, listener: (req: unknown, res: HttpResponseLike) => void) => void).call(
+        ws,
+        'unexpected-response',
+        (_req, res) => {
+          void readBody(res).then((body) => {
+            if (this.ws !== ws) return;
+            this.abandonSocket(ws, CLIENT_TIMEOUT_CLOSE_CODE, 'upgrade refused');
+            const status = typeof res?.statusCode === 'number' ? res.statusCode : 0;
+            this.lostConnection(1006, '', true, TetherError.fromHttp(status, body, 'WebSocket upgrade refused'));
+          });
+        },
+      );
+    }
     ws.onmessage = (event: { data?: unknown }) => {
       if (this.ws !== ws) return;
       this.onFrame(event?.data);
@@ -387,7 +474,10 @@ export class TetherClient extends Emitter<ClientEventMap> {
     ws.onclose = (event: { code?: number; reason?: string }) => {
       if (this.ws !== ws) return;
       this.detach(ws);
-      this.lostConnection(typeof event?.code === 'number' ? event.code : 1006, event?.reason ?? '', true);
+      const code = typeof event?.code === 'number' ? event.code : 1006;
+      const reason = event?.reason ?? '';
+      if (!opened && !showsRefusals && this.authCheck && token) this.checkAuth(token, code, reason);
+      else this.lostConnection(code, reason, true);
     };
     // The close event that follows an error does the work. (A listener must
     // stay attached: `ws` throws on an 'error' nobody listens to.)
@@ -401,6 +491,69 @@ export class TetherClient extends Emitter<ClientEventMap> {
         this.lostConnection(CLIENT_TIMEOUT_CLOSE_CODE, 'connect timeout', true);
       }, this.connectTimeoutMs);
     }
+  }
+
+  /**
+   * An attempt failed before `open` and the WebSocket could not say why: asks `/api/whoami` with the same
+   * token, then goes on as lostConnection (with the refusal when the token was refused). The decision
+   * (retry or stop) waits for the answer, at most AUTH_CHECK_TIMEOUT_MS.
+   */
+  private checkAuth(token: string, code: number, reason: string): void {
+    this.ws = null;
+    this.clearSocketTimers();
+    const gen = this.generation;
+    void this.askWhoami(token).then((refusal) => {
+      if (gen !== this.generation) return; // closed, dropped or restarted meanwhile
+      this.lostConnection(code, reason, true, refusal);
+    });
+  }
+
+  /** A TetherError when the server refuses the token (401/403), else undefined (valid, unreachable, no fetch). */
+  private askWhoami(token: string): Promise<TetherError | undefined> {
+    const f = this.fetchImpl ?? globalThis.fetch;
+    let url: string;
+    try {
+      url = `${this.httpBase()}/api/whoami`;
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    if (!f) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      let settled = false;
+      const abort = typeof AbortController === 'function' ? new AbortController() : undefined;
+      const finish = (refusal: TetherError | undefined): void => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        resolve(refusal);
+      };
+      const timer = this.clock.setTimeout(() => {
+        abort?.abort();
+        finish(undefined);
+      }, AUTH_CHECK_TIMEOUT_MS);
+      const init: RequestInit = { headers: { Authorization: `Bearer ${token}` } };
+      if (abort) init.signal = abort.signal;
+      let request: Promise<Response>;
+      try {
+        request = f(url, init);
+      } catch {
+        finish(undefined);
+        return;
+      }
+      request.then(
+        async (res) => {
+          if (!REFUSED_STATUS_CLOSE_CODES.has(res.status)) return finish(undefined);
+          let body: unknown;
+          try {
+            body = await res.json();
+          } catch {
+            body = undefined;
+          }
+          finish(TetherError.fromHttp(res.status, body, 'WebSocket upgrade refused'));
+        },
+        () => finish(undefined),
+      );
+    });
   }
 
   private detach(ws: WebSocketLike): void {
@@ -446,31 +599,65 @@ export class TetherClient extends Emitter<ClientEventMap> {
     }, this.heartbeatMs);
   }
 
-  /** The socket is gone (closed, failed, or given up on): reject what was in flight, then reconnect or stop. */
-  private lostConnection(code: number, reason: string, hadSocket: boolean): void {
-    this.ws = null;
-    this.clearSocketTimers();
+  /** Rejects the requests that were sent on the socket that is gone: their replies will never come. */
+  private rejectSent(code: number): void {
     for (const [ref, p] of this.pending) {
       if (!p.sent) continue;
       this.pending.delete(ref);
       this.clock.clearTimeout(p.timer);
       p.reject(new TetherError('disconnected', `connection lost before the reply to ${p.type} (close ${code})`));
     }
+  }
+
+  /**
+   * The socket is gone (closed, failed, or given up on): reject what was in flight, then reconnect or stop.
+   * `refusal`: the server answered the upgrade with an HTTP error (e.g. 401 `invalid token: expired`).
+   */
+  private lostConnection(code: number, reason: string, hadSocket: boolean, refusal?: TetherError): void {
+    this.ws = null;
+    this.clearSocketTimers();
+    this.rejectSent(code);
 
     let finalReason: string | undefined;
-    if (FINAL_CLOSE_CODES.has(code)) finalReason = reason || `closed by server (${code})`;
-    else if (this.failedAttempts >= this.maxAttempts) finalReason = 'max attempts reached';
+    let retryNow = false;
+    const refusedCode = refusal?.status !== undefined ? REFUSED_STATUS_CLOSE_CODES.get(refusal.status) : undefined;
+    if (refusedCode !== undefined) {
+      // A refused token does not get better by waiting. A token function may have a fresh one: one
+      // more try at once (401 only: a 403 is about the user, not the token), then stop.
+      if (refusal!.status === 401 && typeof this.token === 'function' && !this.authRetried) {
+        this.authRetried = true;
+        retryNow = true;
+      } else {
+        code = refusedCode;
+        reason = refusal!.message;
+        finalReason = reason;
+      }
+    } else if (FINAL_CLOSE_CODES.has(code)) finalReason = reason || `closed by server (${code})`;
+    if (finalReason === undefined && this.failedAttempts >= this.maxAttempts) finalReason = 'max attempts reached';
+
+    if (refusal) {
+      const gen = this.generation;
+      this.emit('connect_error', { error: refusal, phase: 'refused', status: refusal.status, willRetry: finalReason === undefined });
+      if (gen !== this.generation) return; // a listener closed or dropped the client
+    }
 
     if (finalReason !== undefined) {
       if (hadSocket) this.emit('close', { code, reason, willReconnect: false });
-      this.stop(code, finalReason);
+      this.stop(code, finalReason, refusedCode !== undefined ? refusal : undefined);
       return;
     }
 
     let delay: number;
-    if (THROTTLE_CLOSE_CODES.has(code)) {
+    if (retryNow) {
+      delay = 0;
+    } else if (THROTTLE_CLOSE_CODES.has(code) || refusal?.status === 429) {
       delay = Math.floor(this.maxMs / 2 + (this.random() * this.maxMs) / 2);
       this.backoffExp = Math.max(this.backoffExp, Math.ceil(Math.log2(Math.max(1, this.maxMs / Math.max(1, this.baseMs)))));
+    } else if (code === 1001 && !refusal) {
+      // The server is restarting and keeps the session for its restart window: come back as soon as it
+      // is up, spread over restartJitterMs so that its clients don't all arrive at once. The backoff
+      // exponent is left alone: if the server is still down, the next failure backs off as usual.
+      delay = Math.floor(this.random() * Math.max(0, this.restartJitterMs));
     } else {
       delay = backoffDelay(this.backoffExp, this.baseMs, this.maxMs, this.random);
       this.backoffExp++;
@@ -490,8 +677,11 @@ export class TetherClient extends Emitter<ClientEventMap> {
     }, delay);
   }
 
-  /** Final stop: state 'closed', timers off, pending requests and queued messages dropped. */
-  private stop(code: number, reason: string): void {
+  /**
+   * Final stop: state 'closed', timers off, pending requests and queued messages dropped. `cause`, when
+   * given, is what a waiting connect() rejects with (e.g. the server's 401).
+   */
+  private stop(code: number, reason: string, cause?: TetherError): void {
     this.generation++;
     this.clearTimer('reconnectTimer');
     this.clearSocketTimers();
@@ -512,7 +702,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
       p.reject(err());
     }
     for (const q of queued) this.emit('dropped', { message: q.message, reason: 'closed' });
-    for (const w of waiters) w.reject(err());
+    for (const w of waiters) w.reject(cause ?? err());
   }
 
   // ---- messages ---------------------------------------------------------------
@@ -557,6 +747,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     this._sessionId = msg.session_id;
     this.lastConnected = msg;
     this.failedAttempts = 0;
+    this.authRetried = false;
     if (!this.hidden) this.backoffExp = 0;
     // Draft re-registration goes to the front of the queue, before anything queued meanwhile.
     this.draft._handleConnected(msg);
@@ -637,6 +828,41 @@ export class TetherClient extends Emitter<ClientEventMap> {
       this.transmit(out, front);
     });
   }
+}
+
+/** The part of Node's http.IncomingMessage used to read a refused upgrade's body. */
+interface HttpResponseLike {
+  statusCode?: number;
+  setEncoding?(encoding: string): void;
+  on(event: string, listener: (arg?: any) => void): void;
+}
+
+/** The body of a refused upgrade: parsed JSON, or the text, or undefined; at most MAX_REFUSAL_BODY bytes. */
+function readBody(res: HttpResponseLike): Promise<unknown> {
+  return new Promise((resolve) => {
+    let text = '';
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve(text === '' ? undefined : text);
+      }
+    };
+    try {
+      res.setEncoding?.('utf8');
+      res.on('data', (chunk: unknown) => {
+        if (text.length < MAX_REFUSAL_BODY) text += String(chunk);
+      });
+      res.on('end', finish);
+      res.on('close', finish);
+      res.on('error', finish);
+    } catch {
+      finish();
+    }
+  });
 }
 
 function checkMessage(message: OutgoingMessage): void {

@@ -108,14 +108,7 @@ export class Draft {
     } catch {
       body = undefined;
     }
-    if (!res.ok) {
-      const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      throw new TetherError(
-        typeof e?.code === 'string' ? e.code : `http_${res.status}`,
-        typeof e?.message === 'string' ? e.message : `upload failed: HTTP ${res.status}`,
-        body,
-      );
-    }
+    if (!res.ok) throw TetherError.fromHttp(res.status, body, 'upload failed');
     const result = body as UploadResult | undefined;
     if (!result || typeof result.file_id !== 'string') {
       throw new TetherError('bad_response', 'upload answer has no file_id', body);

@@ -3,6 +3,7 @@ export {
   FINAL_CLOSE_CODES,
   THROTTLE_CLOSE_CODES,
   CLIENT_TIMEOUT_CLOSE_CODE,
+  REFUSED_STATUS_CLOSE_CODES,
   type TetherClientOptions,
   type RequestOptions,
   type WebSocketLike,

@@ -280,7 +280,7 @@ export interface CloseEvent {
   /** WebSocket close code (1006 when the socket failed without one; 4000 when the client gave up on a silent socket). */
   code: number;
   reason: string;
-  /** Whether the client is going to reconnect (after a backoff delay). */
+  /** Whether the client is going to reconnect (after a backoff delay, or a short jitter after 1001). */
   willReconnect: boolean;
   /** Delay before the next attempt, when willReconnect. */
   delayMs?: number;
@@ -293,9 +293,20 @@ export interface DraftRejectedEvent {
   rejected: RejectedFile[];
 }
 export interface ConnectErrorEvent {
+  /**
+   * What went wrong. For phase 'refused' a TetherError with the HTTP `status`
+   * and the server's `code` and `message`, e.g. `{status: 401, code: 'unauthorized', message: 'invalid token: expired'}`.
+   */
   error: unknown;
-  /** 'token' when the token function failed, 'timeout' when the socket did not open in time, 'socket' when the WebSocket constructor threw. */
-  phase: 'token' | 'timeout' | 'socket';
+  /**
+   * 'token' when the token function failed, 'timeout' when the socket did not open in time, 'socket' when the
+   * WebSocket constructor threw, 'refused' when the server answered the upgrade with an HTTP error.
+   */
+  phase: 'token' | 'timeout' | 'socket' | 'refused';
+  /** HTTP status of the refusal (phase 'refused'). */
+  status?: number;
+  /** Whether the client tries again (false: it stops, state 'closed'). */
+  willRetry?: boolean;
 }
 
 export interface ClientEventMap extends ServerMessageMap {

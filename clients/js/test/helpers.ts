@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { TetherClient, type Clock, type TetherClientOptions } from '../src/index.js';
 
 /** A hand-driven clock: timers fire only inside advance(). */
@@ -59,12 +60,20 @@ export interface FakeSocket {
   receive(message: object): void;
   /** Server side: the socket closes with this code. */
   serverClose(code?: number, reason?: string): void;
+  /**
+   * Server side: the upgrade is answered with an HTTP error. A socket of the `ws` kind (showsRefusals)
+   * emits 'unexpected-response' with the status and body; a browser-like one just closes with 1006.
+   */
+  refuse(status: number, body: unknown): void;
   /** Parsed messages the client sent. */
   readonly messages: any[];
 }
 
-/** A fresh fake WebSocket class with its own list of instances. */
-export function fakeWebSocketClass() {
+/**
+ * A fresh fake WebSocket class with its own list of instances. With showsRefusals it also has `on()`
+ * and emits 'unexpected-response' for a refused upgrade, like the `ws` package.
+ */
+export function fakeWebSocketClass({ showsRefusals = false }: { showsRefusals?: boolean } = {}) {
   const instances: FakeSocket[] = [];
   class FakeWebSocket implements FakeSocket {
     readyState = 0;
@@ -100,8 +109,31 @@ export function fakeWebSocketClass() {
     get messages(): any[] {
       return this.sent.map((s) => JSON.parse(s));
     }
+    refuse(status: number, body: unknown): void {
+      const listeners = this.listeners.get('unexpected-response') ?? [];
+      if (!showsRefusals || listeners.length === 0) {
+        this.serverClose(1006, '');
+        return;
+      }
+      const res = new EventEmitter() as EventEmitter & { statusCode: number; setEncoding(e: string): void };
+      res.statusCode = status;
+      res.setEncoding = () => {};
+      for (const l of listeners) l({}, res);
+      res.emit('data', typeof body === 'string' ? body : JSON.stringify(body));
+      res.emit('end');
+      res.emit('close');
+    }
+    private listeners = new Map<string, Array<(...args: any[]) => void>>();
+    protected addListener(event: string, fn: (...args: any[]) => void): void {
+      this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]);
+    }
   }
-  return { WebSocket: FakeWebSocket, instances };
+  class NodeFakeWebSocket extends FakeWebSocket {
+    on(event: string, fn: (...args: any[]) => void): void {
+      this.addListener(event, fn);
+    }
+  }
+  return { WebSocket: showsRefusals ? NodeFakeWebSocket : FakeWebSocket, instances };
 }
 
 let sessionSeq = 0;
@@ -123,9 +155,9 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
-export function setup(options: Partial<TetherClientOptions> = {}) {
+export function setup(options: Partial<TetherClientOptions> = {}, fake: { showsRefusals?: boolean } = {}) {
   const clock = new FakeClock();
-  const { WebSocket, instances } = fakeWebSocketClass();
+  const { WebSocket, instances } = fakeWebSocketClass(fake);
   const client = new TetherClient({
     url: 'ws://example.test:8080/ws',
     token: 'tok',
@@ -133,6 +165,7 @@ export function setup(options: Partial<TetherClientOptions> = {}) {
     clock,
     random: () => 0.5,
     connectTimeoutMs: 0, // so that advancing the clock past a backoff delay yields exactly one new socket
+    authCheck: false, // no /api/whoami request after a failure before open, unless a test turns it on with a fake fetch
     ...options,
   });
   const events: Array<[string, any]> = [];
