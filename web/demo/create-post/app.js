@@ -16,6 +16,18 @@ client.on('state', ({ state, code }) => {
   badge.dataset.state = state;
   badge.textContent = code && state !== 'open' ? `${state} (${code})` : state;
 });
+// Why the page cannot connect, from the server (e.g. "invalid token: expired (HTTP 401)").
+client.on('connect_error', ({ phase, error, status, willRetry }) => {
+  if (phase !== 'refused' || willRetry) return;
+  const problem = $('problem');
+  problem.textContent = `Cannot connect: ${error.message} (HTTP ${status}). Get a new token with tetherd token USER.`;
+  problem.hidden = false;
+  $('picker').disabled = true;
+});
+client.on('open', () => {
+  $('problem').hidden = true;
+  $('picker').disabled = false;
+});
 client.on('draft_rejected', ({ rejected }) => {
   for (const r of rejected) {
     const row = rows.find((x) => x.id === r.file_id);

@@ -111,6 +111,33 @@ describe('create-post demo in Chromium', { skip: SKIP && 'TETHER_SKIP_BROWSER=1'
     assert.deepEqual(errors, []);
   });
 
+  it('an expired token: the page says why (asked through /api/whoami) and stops trying', async () => {
+    const token = server.signToken({ sub: 'rita', exp: Math.floor(Date.now() / 1000) - 60 });
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    const sockets: string[] = [];
+    const whoami: number[] = [];
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/api/whoami') whoami.push(r.status());
+    });
+    page.setDefaultTimeout(10000);
+    await page.goto(`${server.httpBase}/demo/create-post/?token=${encodeURIComponent(token)}`);
+    const problem = await page.waitForSelector('#problem:not([hidden])');
+    assert.equal(
+      await problem.textContent(),
+      'Cannot connect: invalid token: expired (HTTP 401). Get a new token with tetherd token USER.',
+    );
+    assert.equal(await page.textContent('#state'), 'closed (4001)');
+    // No retry loop: a bounded look for something that must NOT happen (the backoff starts under 1 s).
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(sockets.length, 1, `WebSocket attempts: ${sockets.join(', ')}`);
+    assert.deepEqual(whoami, [401]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('after posting, closing the page keeps both files', async (t) => {
     const { page, ids, errors } = await openAndUpload('quinn');
     await page.fill('#text', 'Holiday pictures');
