@@ -139,9 +139,9 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
       [=](end_atom, const std::string& sid, const std::string& reason) {
         return batched<std::int64_t>(self, [&](database& d, std::int64_t now) { return d.end_session(sid, reason, now); });
       },
-      [=](recover_atom) {
+      [=](recover_atom, std::int64_t resume_window_ms, std::int64_t restart_window_ms) {
         return batched<recovered_sessions>(self, [&](database& d, std::int64_t now) {
-          return recovered_sessions{d.recover(now)};
+          return recovered_sessions{d.recover(now, recovery_windows{resume_window_ms, restart_window_ms})};
         });
       },
       [=](add_file_atom, const file_record& f) {
@@ -187,6 +187,16 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
         return read<audit_records>(self, [&](database& d, std::int64_t) { return audit_records{d.read_audit(q)}; });
       },
       [=](stats_atom) { return read<cleanup_stats>(self, [&](database& d, std::int64_t) { return d.stats(); }); },
+      [=](unclaimed_atom, std::int64_t older_than_ms, std::int64_t limit) {
+        // Its own transaction: it reads only committed rows and never makes others' acks wait
+        // behind a long sweep (the caller bounds `limit`).
+        flush(self);
+        auto rp = batched<std::int64_t>(self, [&](database& d, std::int64_t now) {
+          return d.queue_unclaimed(older_than_ms, limit, now);
+        });
+        flush(self);
+        return rp;
+      },
       [=](sync_atom) {
         flush(self);
         return true;

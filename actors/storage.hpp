@@ -38,6 +38,7 @@ using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -66,7 +67,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<submit_atom, std::string, std::string, std::string>::with<string_list>,
     // session_id, reason -> number of files queued for deletion
     caf::replies_to<end_atom, std::string, std::string>::with<std::int64_t>,
-    caf::replies_to<recover_atom>::with<recovered_sessions>,
+    // resume window ms, restart window ms (0: the resume window) -> sessions waiting for a resume
+    caf::replies_to<recover_atom, std::int64_t, std::int64_t>::with<recovered_sessions>,
     caf::replies_to<add_file_atom, file_record>::with<bool>,
     caf::replies_to<get_file_atom, std::string>::with<file_lookup>,
     // file_id, user_id -> whether a deletion was queued
@@ -77,6 +79,9 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<report_atom, deletion_report>::with<std::int64_t>,
     caf::replies_to<audit_atom, audit_query>::with<audit_records>,
     caf::replies_to<stats_atom>::with<cleanup_stats>,
+    // older than ms, at most n -> uploads no session ever tracked, now queued for deletion (one
+    // transaction of its own; a reply of n means there may be more)
+    caf::replies_to<unclaimed_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
     // commits what is pending, then replies (used at shutdown and by tests)
     caf::replies_to<sync_atom>::with<bool>,
     caf::reacts_to<flush_atom>>;

@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace tether {
 
 namespace {
@@ -26,9 +28,45 @@ void schedule_sweep(supervisor_self self) {
                      sweep_atom::value);
 }
 
+// Uploads no session ever tracked are queued in bounded batches, each its own short transaction;
+// a full batch means there may be more, so the next follows at once (behind whatever the storage
+// mailbox holds by then), else the sweep waits a quarter of the age limit (at most a minute).
+constexpr std::int64_t unclaimed_batch = 500;
+
+void schedule_unclaimed_sweep(supervisor_self self, bool at_once = false) {
+  auto after = self->state.options.cfg->cleanup.unclaimed_after_ms;
+  if (after <= 0) return;  // 0: never
+  if (at_once) {
+    self->send(self, unclaimed_tick_atom::value);
+    return;
+  }
+  auto period = std::clamp<std::int64_t>(after / 4, 10, 60000);
+  self->delayed_send(self, std::chrono::milliseconds(period), unclaimed_tick_atom::value);
+}
+
+void sweep_unclaimed(supervisor_self self) {
+  auto& st = self->state;
+  self->request(st.deps.storage, caf::infinite, unclaimed_atom::value, st.options.cfg->cleanup.unclaimed_after_ms,
+                unclaimed_batch)
+      .then(
+          [self](std::int64_t queued) {
+            if (self->state.shutting_down) return;
+            if (queued > 0) {
+              spdlog::info("cleanup: {} unclaimed upload(s) queued for deletion", queued);
+              self->send(self->state.deps.cleaner, wake_atom::value);
+            }
+            schedule_unclaimed_sweep(self, queued >= unclaimed_batch);
+          },
+          [self](caf::error& e) {
+            spdlog::error("cleanup: the unclaimed sweep failed: {}", to_string(e));
+            if (!self->state.shutting_down) schedule_unclaimed_sweep(self);
+          });
+}
+
 void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
   auto& st = self->state;
-  self->request(st.deps.storage, caf::infinite, recover_atom::value)
+  self->request(st.deps.storage, caf::infinite, recover_atom::value, st.options.cfg->session.resume_window_ms,
+                st.options.cfg->session.restart_window_ms)
       .then(
           [self, rp](recovered_sessions& r) mutable {
             auto& st = self->state;
@@ -41,6 +79,7 @@ void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
             spdlog::info("recovery: {} session(s) waiting for resume", r.sessions.size());
             self->send(st.deps.cleaner, wake_atom::value);
             schedule_sweep(self);
+            schedule_unclaimed_sweep(self, /*at_once=*/true);
             if (st.options.hooks.on_ready) st.options.hooks.on_ready();
             rp.deliver(true);
           },
@@ -88,6 +127,9 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
         if (self->state.shutting_down) return;
         self->send(self->state.deps.directory, a);
         schedule_sweep(self);
+      },
+      [=](unclaimed_tick_atom) {
+        if (!self->state.shutting_down) sweep_unclaimed(self);
       },
       [=](count_atom a) -> caf::result<std::int64_t> {
         auto rp = self->make_response_promise<std::int64_t>();

@@ -76,6 +76,7 @@ const std::vector<option>& options() {
       integer(TETHER_OPTION(session, sweep_interval_ms), 10, day_ms, "How often the stale sweep runs."),
       integer(TETHER_OPTION(session, idle_timeout_ms), 10, year_ms, "A session without application messages for this long is closed with 4010."),
       integer(TETHER_OPTION(session, resume_window_ms), 0, year_ms, "How long a dropped session can be resumed; 0: not at all."),
+      integer(TETHER_OPTION(session, restart_window_ms), 0, year_ms, "How long sessions persisted at a SIGTERM can be resumed, counted from the restart; 0: resume_window_ms."),
 
       text(TETHER_OPTION(storage, data_dir), "Directory of tether.db, the generated secrets and, by default, blobs/.", &non_empty),
       text(TETHER_OPTION(storage, blob_dir), "Directory of uploaded files; empty: data_dir/blobs."),
@@ -85,6 +86,7 @@ const std::vector<option>& options() {
       integer(TETHER_OPTION(cleanup, max_attempts), 1, 1'000'000, "Tries to delete a file before it is marked failed."),
       integer(TETHER_OPTION(cleanup, retry_base_ms), 1, day_ms, "Delay before the first retry of a deletion; it doubles each time."),
       integer(TETHER_OPTION(cleanup, retry_max_ms), 1, year_ms, "Longest delay between retries of a deletion."),
+      integer(TETHER_OPTION(cleanup, unclaimed_after_ms), 0, 10 * year_ms, "An upload that no session ever tracked is deleted when this old; 0: never."),
 
       integer(TETHER_OPTION(limits, max_message_bytes), 16, 64 * mib, "Largest message payload after reassembly; one byte more closes with 1009."),
       integer(TETHER_OPTION(limits, max_connections_per_ip), 1, many, "Open connections per client IP; further upgrades get HTTP 429."),

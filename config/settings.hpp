@@ -38,6 +38,7 @@ struct settings {
     std::int64_t sweep_interval_ms = 30000;
     std::int64_t idle_timeout_ms = 1800000;
     std::int64_t resume_window_ms = 5000;
+    std::int64_t restart_window_ms = 60000;  // sessions persisted at SIGTERM; 0: resume_window_ms
   } session;
   struct {
     std::string data_dir = "./data";
@@ -49,6 +50,7 @@ struct settings {
     std::int64_t max_attempts = 8;
     std::int64_t retry_base_ms = 1000;
     std::int64_t retry_max_ms = 300000;
+    std::int64_t unclaimed_after_ms = 3600000;  // uploads no session ever tracked; 0: never
   } cleanup;
   struct {
     std::int64_t max_message_bytes = 65536;

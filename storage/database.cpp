@@ -71,6 +71,17 @@ const char* const migrations[] = {
     CREATE INDEX audit_file ON audit(file_id);
     CREATE INDEX audit_user ON audit(user_id);
     )sql",
+    // v2: files.claimed, 1 once any session tracked the file, so that the unclaimed sweep finds
+    // uploads no session ever tracked through a partial index (cheap however many files are kept).
+    // Files of an existing database count as claimed when a session tracks them now or the audit
+    // says one did.
+    R"sql(
+    ALTER TABLE files ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+    UPDATE files SET claimed=1
+     WHERE file_id IN (SELECT file_id FROM tracked)
+        OR file_id IN (SELECT file_id FROM audit WHERE event='file_tracked');
+    CREATE INDEX files_unclaimed ON files(created_ms) WHERE state='active' AND claimed=0 AND external=0;
+    )sql",
 };
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
@@ -301,9 +312,10 @@ track_result database::track(const std::string& session_id, const std::string& u
     statement ins(*this, "INSERT OR IGNORE INTO tracked(session_id,file_id,seq) "
                        "VALUES(?,?,(SELECT COALESCE(MAX(seq),0)+1 FROM tracked WHERE session_id=?1))");
     ins.bind(1, session_id).bind(2, id).run();
-    if (sqlite3_changes(db_) > 0)
-      audit("file_tracked", session_id, user_id, id, "", draft_id.empty() ? "" : "{\"draft_id\":\"" + draft_id + "\"}",
-            now_ms);
+    if (sqlite3_changes(db_) == 0) continue;  // tracked already
+    statement(*this, "UPDATE files SET claimed=1 WHERE file_id=? AND claimed=0").bind(1, id).run();
+    audit("file_tracked", session_id, user_id, id, "", draft_id.empty() ? "" : "{\"draft_id\":\"" + draft_id + "\"}",
+          now_ms);
   }
   result.tracked = tracked_files(session_id);
   return result;
@@ -369,19 +381,51 @@ std::int64_t database::end_session(const std::string& session_id, const std::str
   return queued;
 }
 
-std::vector<persisted_session> database::recover(std::int64_t now_ms) {
+std::vector<persisted_session> database::recover(std::int64_t now_ms, const recovery_windows& windows) {
   // Whatever was open when the process died is a drop caused by the crash; the window restarts now.
   statement(*this, "UPDATE sessions SET state='detached',pending_reason='crash',detached_ms=? WHERE state='open'")
       .bind(1, now_ms).run();
   statement(*this, "UPDATE sessions SET detached_ms=? WHERE state='detached'").bind(1, now_ms).run();
-  std::vector<persisted_session> out;
+  std::vector<persisted_session> found;
   {
     statement s(*this, "SELECT session_id,user_id,resume_token,pending_reason FROM sessions "
                      "WHERE state='detached' ORDER BY opened_ms");
-    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), {}});
+    while (s.step()) found.push_back({s.text(0), s.text(1), s.text(2), s.text(3), {}});
   }
-  for (auto& p : out) p.files = tracked_files(p.session_id);
+  std::vector<persisted_session> out;
+  for (auto& p : found) {
+    p.window_ms = windows.for_reason(p.pending_reason);
+    // No window: the session ends here, in the recovery transaction, and its files are queued.
+    if (p.window_ms == 0) {
+      end_session(p.session_id, p.pending_reason.empty() ? "closed" : p.pending_reason, now_ms);
+      continue;
+    }
+    p.files = tracked_files(p.session_id);
+    out.push_back(std::move(p));
+  }
   return out;
+}
+
+std::int64_t database::queue_unclaimed(std::int64_t older_than_ms, std::int64_t limit, std::int64_t now_ms) {
+  struct orphan {
+    std::string file_id, user_id;
+  };
+  std::vector<orphan> orphans;
+  {
+    // Matches the partial index files_unclaimed term for term, so only candidates are visited.
+    statement s(*this, "SELECT file_id,user_id FROM files "
+                     "WHERE state='active' AND claimed=0 AND external=0 AND created_ms<=? "
+                     "ORDER BY created_ms LIMIT ?");
+    s.bind(1, now_ms - older_than_ms).bind(2, limit);
+    while (s.step()) orphans.push_back({s.text(0), s.text(1)});
+  }
+  for (const auto& o : orphans) {
+    statement(*this, "UPDATE files SET state='queued',updated_ms=? WHERE file_id=?").bind(1, now_ms).bind(2, o.file_id).run();
+    statement(*this, queue_deletion_sql).bind(1, o.file_id).bind(2, now_ms).bind(3, std::string()).bind(4, now_ms)
+        .bind(5, now_ms).run();
+    audit("deletion_queued", "", o.user_id, o.file_id, "unclaimed", "", now_ms);
+  }
+  return static_cast<std::int64_t>(orphans.size());
 }
 
 // ---- deletion queue ----

@@ -68,8 +68,14 @@ public:
   std::int64_t end_session(const std::string& session_id, const std::string& reason, std::int64_t now_ms);
 
   // Crash recovery: sessions open at the crash become detached with reason "crash"; returns every
-  // detached session, with its files, whose window is to be counted from now.
-  std::vector<persisted_session> recover(std::int64_t now_ms);
+  // detached session, with its files and its window (`windows.for_reason`), to be counted from now.
+  // A session whose window is 0 is ended here instead (its files queued) and not returned.
+  std::vector<persisted_session> recover(std::int64_t now_ms, const recovery_windows& windows = {});
+
+  // The unclaimed sweep: queues for deletion (audit reason "unclaimed") up to `limit` active uploads
+  // at least `older_than_ms` old that no session ever tracked; kept files and files registered for
+  // an external store are left alone. Returns the number queued.
+  std::int64_t queue_unclaimed(std::int64_t older_than_ms, std::int64_t limit, std::int64_t now_ms);
 
   // Deletion queue.
   std::vector<deletion_job> due_deletions(std::int64_t now_ms, std::int64_t limit);

@@ -28,6 +28,19 @@ struct persisted_session {
   std::int64_t window_ms = -1;
 };
 
+// The windows recovery gives the sessions it finds (PROTOCOL.md §11 "Session life"): a session
+// persisted at SIGTERM (pending reason "shutdown") gets the restart window, any other (open at a
+// crash, or already dropped before the stop) the resume window.
+struct recovery_windows {
+  std::int64_t resume_ms = 5000;
+  std::int64_t restart_ms = 60000;  // 0: the same as resume_ms
+
+  std::int64_t for_reason(const std::string& pending_reason) const {
+    if (pending_reason == "shutdown" && restart_ms > 0) return restart_ms;
+    return resume_ms;
+  }
+};
+
 struct deletion_job {
   std::string file_id;
   std::int64_t attempts = 0;

@@ -128,7 +128,8 @@ public:
       : rng_(seed),
         total_sessions_(sessions),
         crashes_left_(crashes),
-        s_({"session.resume_window_ms=300", "heartbeat.interval_ms=200", "heartbeat.max_missed=5"}) {}
+        s_({"session.resume_window_ms=300", "session.restart_window_ms=0", "heartbeat.interval_ms=200",
+            "heartbeat.max_missed=5"}) {}
 
   void run();
   void dump_log(std::ostream& out) const {

@@ -145,7 +145,7 @@ TEST(Shutdown, SigtermCloses1001ExitsZeroAndSessionResumesAfterRestart) {
 TEST(Shutdown, SigtermWithWindow0CleansUpAfterRestart) {
   // Sessions persisted at SIGTERM get their window from the restart; with 0 they end in recovery.
   // (That the reason is "shutdown" is checked by SigtermPersistsOpenSessionsAsDetached below.)
-  server_process s({"session.resume_window_ms=0"});
+  server_process s({"session.resume_window_ms=0", "session.restart_window_ms=0"});
   auto alice = s.token("alice");
   auto f = upload(s, alice, "f.jpg", "f");
   std::string sid;
@@ -176,7 +176,7 @@ TEST(Shutdown, SigtermPersistsOpenSessionsAsDetached) {
   // Reproduces in roughly 1 of 5 shutdowns; a work guard on ioc held until the ask answers fixes it.
 
   // Repeated, because the race is lost only some of the time.
-  server_process s({"session.resume_window_ms=0"});
+  server_process s({"session.resume_window_ms=0", "session.restart_window_ms=0"});
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     auto alice = s.token("alice");

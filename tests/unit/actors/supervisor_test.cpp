@@ -189,6 +189,7 @@ TEST_F(Supervisor, ShutdownPersistsOpenSessionsForTheNextStart) {
 
 // The next start after a shutdown: the sessions wait again, then are cleaned with reason "shutdown".
 TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
+  s.session.restart_window_ms = 4000;  // resume window: 2000
   auto sup = start_supervisor();
   add_file("f1");
   auto a = open_session("alice");
@@ -206,7 +207,10 @@ TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
   start_supervisor();
   EXPECT_EQ(session_state(sid), "detached");
   EXPECT_EQ(pending_reason(sid), "shutdown");
-  advance(2000ms);
+  advance(3990ms);  // past the resume window, inside the restart window
+  EXPECT_TRUE(closed_reasons(sid).empty());
+  EXPECT_TRUE(blob_exists("f1"));
+  advance(10ms);
   EXPECT_EQ(closed_reasons(sid), strings{"shutdown"});
   EXPECT_EQ(file_state("f1"), "deleted");
   EXPECT_FALSE(blob_exists("f1"));
@@ -230,6 +234,62 @@ TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheRestart) {
   EXPECT_EQ(b.connected().at("resumed"), true);
   EXPECT_EQ(b.session_id(), sid);
   EXPECT_EQ(str_list(b.connected().at("file_ids")), strings{"f1"});
+}
+
+// §11: a planned restart gives session.restart_window_ms, a crash session.resume_window_ms.
+TEST_F(Supervisor, RecoveryGivesEachSessionTheWindowOfHowItStopped) {
+  crashed_session("s_crashed", "alice", "tok0", {});
+  crashed_session("s_shut", "bob", "tok1", {});
+  db->detach_session("s_shut", "shutdown", unix_ms());
+  auto r = ask<recovered_sessions>(deps().storage, recover_atom::value, std::int64_t{2000}, std::int64_t{7000});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->sessions.size(), 2u);
+  for (auto& p : r->sessions) EXPECT_EQ(p.window_ms, p.session_id == "s_shut" ? 7000 : 2000) << p.session_id;
+}
+
+TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheResumeWindow) {
+  s.session.restart_window_ms = 4000;  // resume window: 2000
+  crashed_session("s_shut", "alice", "tok0", {"f1"});
+  db->detach_session("s_shut", "shutdown", unix_ms());
+  crashed_session("s_crashed", "bob", "tok1", {});
+  start_supervisor();
+  advance(3000ms);
+  EXPECT_EQ(closed_reasons("s_crashed"), strings{"crash"});  // the crash got the resume window
+  auto b = open_session("alice", "tok0");
+  EXPECT_EQ(b.connected().at("resumed"), true);
+  EXPECT_EQ(b.session_id(), "s_shut");
+  EXPECT_EQ(str_list(b.connected().at("file_ids")), strings{"f1"});
+  EXPECT_TRUE(blob_exists("f1"));
+}
+
+// With an effective window of 0 the sessions end during recovery, before /readyz: no actor waits.
+TEST_F(Supervisor, RestartWindowZeroIsTheResumeWindowAndZeroCleansUpDuringRecovery) {
+  s.session.resume_window_ms = 0;
+  s.session.restart_window_ms = 0;
+  crashed_session("s_shut", "alice", "tok0", {"f1"});
+  db->detach_session("s_shut", "shutdown", unix_ms());
+  start_supervisor();
+  ASSERT_EQ(started, std::optional<bool>(true));
+  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
+  EXPECT_EQ(closed_reasons("s_shut"), strings{"shutdown"});
+  EXPECT_EQ(file_state("f1"), "deleted");
+  EXPECT_FALSE(blob_exists("f1"));
+}
+
+TEST_F(Supervisor, ACrashWithResumeWindowZeroEndsInRecoveryWhileAShutdownSessionWaits) {
+  s.session.resume_window_ms = 0;
+  s.session.restart_window_ms = 3000;
+  crashed_session("s_shut", "alice", "tok0", {"f1"});
+  db->detach_session("s_shut", "shutdown", unix_ms());
+  crashed_session("s_crashed", "bob", "tok1", {"f2"});
+  start_supervisor();
+  EXPECT_EQ(closed_reasons("s_crashed"), strings{"crash"});
+  EXPECT_EQ(file_state("f2"), "deleted");
+  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 1);
+  EXPECT_TRUE(closed_reasons("s_shut").empty());
+  advance(3000ms);
+  EXPECT_EQ(closed_reasons("s_shut"), strings{"shutdown"});
+  EXPECT_EQ(file_state("f1"), "deleted");
 }
 
 TEST_F(Supervisor, ADeadCoreActorIsFatal) {

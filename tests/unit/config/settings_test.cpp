@@ -36,6 +36,8 @@ TEST(Defaults, NoSourcesGiveTheStructDefaults) {
   EXPECT_EQ(s.server.port, 8080);
   EXPECT_EQ(s.heartbeat.interval_ms, 30000);
   EXPECT_EQ(s.session.resume_window_ms, 5000);
+  EXPECT_EQ(s.session.restart_window_ms, 60000);        // PROTOCOL.md §11 "Session life"
+  EXPECT_EQ(s.cleanup.unclaimed_after_ms, 3600000);     // PROTOCOL.md §5
   EXPECT_EQ(s.storage.data_dir, "./data");
   EXPECT_EQ(s.storage.synchronous, "normal");
   EXPECT_EQ(s.rooms.duplicate_policy, "switch");
@@ -141,7 +143,7 @@ TEST(Describe, ShowsEveryKeyAndHidesSecrets) {
   EXPECT_EQ(json.at("log").at("level"), "info");
   std::size_t keys = 0;
   for (const auto& section : json) keys += section.value().as_object().size();
-  EXPECT_EQ(keys, 42u);  // every field of struct settings: a new field needs a line in the table
+  EXPECT_EQ(keys, 44u);  // every field of struct settings: a new field needs a line in the table
 }
 
 TEST(Describe, CanBeLoadedBackAsAConfigFile) {

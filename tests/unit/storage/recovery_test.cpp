@@ -216,6 +216,69 @@ TEST_F(Recovery, WindowPassedAfterRecoveryQueuesTheFiles) {
   EXPECT_EQ(sorted(job_ids(db().due_deletions(T0 + 5011, 10))), (strings{"a", "shared"}));
 }
 
+// §11: a planned restart (SIGTERM, pending reason "shutdown") gives session.restart_window_ms, a
+// crash session.resume_window_ms; a session already dropped before the stop keeps the resume window.
+TEST_F(Recovery, EachSessionGetsTheWindowOfHowItWasStopped) {
+  db().open_session("shut", "alice", "r1", T0);
+  db().detach_session("shut", "shutdown", T0 + 1);
+  db().open_session("crashed", "bob", "r2", T0);
+  db().open_session("dropped", "carol", "r3", T0);
+  db().detach_session("dropped", "closed", T0 + 1);
+  reopen();
+  auto rec = by_id(db().recover(T0 + 10, recovery_windows{200, 7000}));
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec["shut"].window_ms, 7000);
+  EXPECT_EQ(rec["crashed"].window_ms, 200);
+  EXPECT_EQ(rec["dropped"].window_ms, 200);
+}
+
+TEST_F(Recovery, RestartWindowZeroMeansTheResumeWindow) {
+  db().open_session("shut", "alice", "r1", T0);
+  db().detach_session("shut", "shutdown", T0 + 1);
+  reopen();
+  auto rec = db().recover(T0 + 10, recovery_windows{3000, 0});
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].window_ms, 3000);
+}
+
+// With an effective window of 0 the session ends during recovery (in the same transaction), with
+// its pending reason, and its files are queued; the others wait.
+TEST_F(Recovery, SessionsWithoutAWindowAreCleanedUpDuringRecovery) {
+  add_file("s_file", "alice");
+  add_file("c_file", "bob");
+  db().open_session("shut", "alice", "r1", T0);
+  db().track("shut", "alice", {"s_file"}, "", T0);
+  db().detach_session("shut", "shutdown", T0 + 1);
+  db().open_session("crashed", "bob", "r2", T0);
+  db().track("crashed", "bob", {"c_file"}, "", T0);
+  reopen();
+
+  // A crash window of 0 with a restart window: only the crashed session ends.
+  auto rec = db().recover(T0 + 10, recovery_windows{0, 5000});
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].session_id, "shut");
+  EXPECT_EQ(rec[0].window_ms, 5000);
+  EXPECT_EQ(rec[0].files, strings{"s_file"});
+  EXPECT_EQ(session_state("crashed"), "ended");
+  EXPECT_EQ(state_of("c_file"), "queued");
+  EXPECT_EQ(state_of("s_file"), "active");
+  auto closed = audit_of("session_closed");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].session_id, "crashed");
+  EXPECT_EQ(closed[0].reason, "crash");
+
+  // Both 0 (restart 0 = the resume window): the shutdown session ends too, with reason shutdown.
+  reopen();
+  EXPECT_TRUE(db().recover(T0 + 20, recovery_windows{0, 0}).empty());
+  EXPECT_EQ(session_state("shut"), "ended");
+  EXPECT_EQ(state_of("s_file"), "queued");
+  closed = audit_of("session_closed");
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_EQ(closed[1].session_id, "shut");
+  EXPECT_EQ(closed[1].reason, "shutdown");
+  EXPECT_EQ(sorted(job_ids(db().due_deletions(T0 + 20, 10))), (strings{"c_file", "s_file"}));
+}
+
 TEST_F(Recovery, QueuedDeletionsAreFinishedAfterRestart) {
   add_file("a", "alice");
   db().open_session("s1", "alice", "r1", T0);
