@@ -2,6 +2,7 @@
 
 #include "actors/directory.hpp"
 #include "net/ask.hpp"
+#include "net/clock.hpp"
 #include "net/codec.hpp"
 
 #include <boost/json.hpp>
@@ -202,6 +203,24 @@ void delete_file(const std::shared_ptr<server_context>& ctx, unsigned version, c
   }, del_file_atom::value, file_id, user.sub);
 }
 
+// GET /api/whoami: checks a user token and nothing else. A browser cannot read the HTTP status of a
+// refused WebSocket upgrade, so a client whose connection failed before `open` asks here why.
+void get_whoami(const server_context& ctx, const http_request& req, const respond_fn& respond) {
+  auto version = req.version();
+  auto token = bearer_token(req);
+  if (token.empty())
+    return answer_error(respond, version, status::unauthorized, "unauthorized", "a user token is required (Bearer)");
+  auto r = jwt::verify(token, ctx.cfg->auth.jwt_secret, ctx.cfg->auth.allow_no_exp);
+  if (!r.ok) return answer_error(respond, version, status::unauthorized, "unauthorized", "invalid token: " + r.why);
+  json::value expires_at = nullptr;
+  if (r.ok->exp) expires_at = json::string(iso8601_from_ms(*r.ok->exp * 1000));
+  answer(respond, json_response(version, status::ok,
+                                json::serialize(json::object{{"user_id", r.ok->sub},
+                                                             {"name", r.ok->name},
+                                                             {"guest", r.ok->guest},
+                                                             {"expires_at", expires_at}})));
+}
+
 void user_file_route(const std::shared_ptr<server_context>& ctx, http_request& req, const std::string& file_id,
                      const respond_fn& respond) {
   auto user = authenticate_user(*ctx, bearer_token(req));
@@ -334,6 +353,8 @@ void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, 
     if (require_api_key(*ctx, req, respond)) get_cleanup(ctx, version, respond);
     return;
   }
+  if (path == "/api/whoami" && method == http::verb::get)
+    return get_whoami(*ctx, req, respond);
   if (path == "/api/files/register") {
     if (method != http::verb::post)
       return answer_error(respond, version, status::method_not_allowed, "invalid_field", "use POST");
