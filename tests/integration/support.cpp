@@ -391,6 +391,92 @@ http_result http_call(std::uint16_t port, http::verb verb, const std::string& ta
   return r;
 }
 
+struct raw_http::impl {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+  // Runs the pending operation until `done` or the timeout; false on timeout (the op is cancelled).
+  bool run(bool& done, ms timeout) {
+    ioc.restart();
+    auto deadline = clock::now() + timeout;
+    while (!done && clock::now() < deadline) ioc.run_one_for(deadline - clock::now());
+    if (done) return true;
+    stream.cancel();
+    ioc.restart();
+    ioc.run_for(1s);  // lets the cancelled handler run
+    return false;
+  }
+};
+
+raw_http::raw_http(std::uint16_t port, ms timeout) : impl_(std::make_unique<impl>()) {
+  bool done = false;
+  beast::error_code ec;
+  impl_->stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  if (!impl_->run(done, timeout) || ec) last_error_ = ec ? ec.message() : "connect timeout";
+}
+
+raw_http::~raw_http() = default;
+
+bool raw_http::send(const std::string& bytes, ms timeout) {
+  bool done = false;
+  beast::error_code ec;
+  asio::async_write(impl_->stream, asio::buffer(bytes), [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (!impl_->run(done, timeout)) {
+    last_error_ = "write timeout";
+    return false;
+  }
+  if (ec) last_error_ = ec.message();
+  return !ec;
+}
+
+http_result raw_http::read(ms timeout) {
+  http_result r;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bool done = false;
+  beast::error_code ec;
+  http::async_read(impl_->stream, impl_->buffer, parser, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (!impl_->run(done, timeout)) {
+    r.error = "timeout";
+    return r;
+  }
+  if (ec) {
+    r.error = ec.message();
+    return r;
+  }
+  auto& res = parser.get();
+  r.status = res.result_int();
+  r.body = res.body();
+  for (const auto& f : res) r.headers[std::string(f.name_string())] = std::string(f.value());
+  return r;
+}
+
+bool raw_http::closed_by_server(ms timeout) {
+  bool done = false;
+  beast::error_code ec;
+  char byte;
+  impl_->stream.async_read_some(asio::buffer(&byte, 1), [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  return impl_->run(done, timeout) && ec;
+}
+
+std::string upload_header(std::uint16_t port, const std::string& token, const std::string& target,
+                          const std::string& extra_lines) {
+  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+         "\r\nAuthorization: Bearer " + token + "\r\n" + extra_lines + "\r\n";
+}
+
 std::string upload(const server_process& s, const std::string& token, const std::string& name, const std::string& body) {
   auto r = http_call(s.port(), http::verb::post, "/api/files?name=" + name, token, body);
   EXPECT_EQ(r.status, 201) << r.body << r.error;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +102,31 @@ struct http_result {
 http_result http_call(std::uint16_t port, boost::beast::http::verb verb, const std::string& target,
                       const std::string& bearer = "", const std::string& body = "",
                       const std::string& content_type = "application/octet-stream", ms timeout = 5s);
+
+// One HTTP connection driven byte by byte, for what http_call cannot send: a header without its
+// body (to see an answer that comes before the body is read), chunked bodies, Expect: 100-continue.
+class raw_http {
+public:
+  explicit raw_http(std::uint16_t port, ms timeout = 5s);
+  ~raw_http();
+  // Writes the bytes; false (with last_error) when the write failed or timed out.
+  bool send(const std::string& bytes, ms timeout = 5s);
+  // The next answer (a `100 Continue` is one, with status 100); status 0 and `error` when the
+  // connection closed or nothing complete came within the timeout.
+  http_result read(ms timeout = 5s);
+  // Whether the server has closed the connection (reads EOF or a reset within the timeout).
+  bool closed_by_server(ms timeout = 5s);
+  std::string last_error() const { return last_error_; }
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string last_error_;
+};
+
+// A `POST /api/files` request header (HTTP/1.1) with the given extra header lines ("Name: value\r\n").
+std::string upload_header(std::uint16_t port, const std::string& token, const std::string& target,
+                          const std::string& extra_lines);
 
 // POST /api/files?name=N as the user; returns the file_id (fails the test when not 201).
 std::string upload(const server_process& s, const std::string& token, const std::string& name, const std::string& body);
