@@ -201,6 +201,12 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
         flush(self);
         return true;
       },
+      [=](note_atom, const std::string& event, const std::string& details) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.audit(event, "", "", "", "", details, now);
+          return true;
+        });
+      },
       [=](flush_atom) { flush(self); },
   };
 }

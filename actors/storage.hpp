@@ -38,6 +38,7 @@ using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using note_atom = caf::atom_constant<caf::atom("note")>;
 using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
 
 // Replies that carry several rows travel as one struct.
@@ -84,6 +85,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<unclaimed_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
     // commits what is pending, then replies (used at shutdown and by tests)
     caf::replies_to<sync_atom>::with<bool>,
+    // event, details: an audit record of the server itself (server_stopped), no session or file
+    caf::replies_to<note_atom, std::string, std::string>::with<bool>,
     caf::reacts_to<flush_atom>>;
 
 // `db` is opened (and migrated) by the caller, so that start-up errors surface before serving.

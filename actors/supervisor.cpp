@@ -144,6 +144,12 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
         auto rp = self->make_response_promise<bool>();
         self->request(st.deps.directory, caf::infinite, a)
             .then([self, rp](bool) mutable {
+              // The run's last audit record, committed by the sync below after the sessions
+              // persisted above (the two requests reach storage in this order).
+              self->request(self->state.deps.storage, caf::infinite, note_atom::value, std::string("server_stopped"),
+                            std::string())
+                  .then([](bool) {},
+                        [](caf::error& e) { spdlog::error("shutdown: server_stopped not recorded: {}", to_string(e)); });
               self->request(self->state.deps.storage, caf::infinite, sync_atom::value)
                   .then([rp](bool) mutable { rp.deliver(true); },
                         [rp](caf::error& e) mutable { rp.deliver(e); });

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 namespace tether {
@@ -35,6 +36,16 @@ std::int64_t parse_ttl(const std::string& text) {
 
 std::string database_path(const settings& s) { return s.storage.data_dir + "/tether.db"; }
 
+// The data dir as given, and where that is when it is relative (the usual surprise: ./data of
+// another working directory).
+std::string data_dir_shown(const settings& s) {
+  const std::filesystem::path dir = s.storage.data_dir;
+  if (dir.is_absolute()) return dir.string();
+  std::error_code ec;
+  const auto full = std::filesystem::absolute(dir, ec);
+  return dir.string() + (ec ? "" : " (" + full.lexically_normal().string() + ")");
+}
+
 }  // namespace
 
 int print_token(settings s, const std::vector<std::string>& args) {
@@ -61,6 +72,14 @@ int print_token(settings s, const std::vector<std::string>& args) {
   if (!codec::valid_user_id(c.sub)) {
     std::cerr << "tetherd token: USER must be 1-128 characters of [A-Za-z0-9_.@-]\n";
     return 2;
+  }
+  if (s.auth.jwt_secret.empty()) {
+    // Never generate one here: the server would not know it, and would reject every token.
+    std::cerr << "tetherd token: no secret to sign with: auth.jwt_secret is not configured and the data dir "
+              << data_dir_shown(s) << " has no jwt_secret (the server writes it at its first start there). "
+              << "Point at the server's data dir with --set storage.data_dir=DIR (or --config FILE), "
+              << "or set auth.jwt_secret.\n";
+    return 1;
   }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   c.exp = now.count() + ttl;
@@ -94,8 +113,17 @@ int print_audit(settings s, const std::vector<std::string>& args) {
       return 2;
     }
   }
-  // WAL lets this read alongside a running server.
-  database db(database_path(s), s.storage.synchronous);
+  const std::string path = database_path(s);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::cerr << "tetherd audit: no database in the data dir " << data_dir_shown(s) << " (" << path
+              << " does not exist). Point at the server's data dir with --set storage.data_dir=DIR "
+              << "(or --config FILE).\n";
+    return 1;
+  }
+  // Read-only (WAL lets it read beside a running server): it never migrates, writes or
+  // checkpoints the server's database.
+  database db(path, database::read_only);
   for (const auto& r : db.read_audit(q)) {
     std::cout << boost::json::serialize(audit_json(r)) << "\n";
   }

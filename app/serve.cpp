@@ -3,12 +3,18 @@
 #include "app/commands.hpp"
 
 #include "actors/supervisor.hpp"
+#include "app/activity_log.hpp"
+#include "app/data_dir_lock.hpp"
+#include "app/listen_socket.hpp"
+#include "app/version.hpp"
 #include "net/ask.hpp"
+#include "net/clock.hpp"
 #include "net/listener.hpp"
 #include "storage/database.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +24,8 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
+
+#include <unistd.h>
 
 namespace net = boost::asio;
 
@@ -64,13 +72,31 @@ session_deps fetch_deps(caf::actor_system& sys, const supervisor_actor& supervis
   return deps;
 }
 
+// The server_started audit record: which build ran on which data dir, and when.
+std::string start_details(const settings& s) {
+  boost::json::object o{{"version", version},
+                        {"data_dir", std::filesystem::absolute(s.storage.data_dir).lexically_normal().string()},
+                        {"pid", static_cast<std::int64_t>(::getpid())}};
+  return boost::json::serialize(o);
+}
+
 }  // namespace
 
 int serve(settings s) {
   configure_logging(s);
+  // First the things that can refuse at once (another server on this data dir, a bad bind, a bad
+  // certificate), before anything is opened or recovered and before any actor runs: an error
+  // thrown after the actor system started would wait for its actors instead of exiting.
+  // The lock is never released explicitly: the process ends with _Exit and the kernel drops it.
+  data_dir_lock lock(s.storage.data_dir);
+  net::io_context ioc{static_cast<int>(thread_count(s.server.io_threads))};
+  auto listening = open_listen_socket(ioc, s.server.bind, static_cast<std::uint16_t>(s.server.port));
+  auto tls = s.server.tls_cert.empty() ? nullptr : make_tls_context(s);
+
   auto cfg = std::make_shared<const settings>(s);
-  std::filesystem::create_directories(s.storage.data_dir);
   auto db = std::make_shared<database>(s.storage.data_dir + "/tether.db", s.storage.synchronous);
+  // Before the storage actor takes the database over; committed on its own.
+  db->audit("server_started", "", "", "", "", start_details(s), unix_ms());
   auto blobs = std::make_shared<local_blob_store>(blob_dir_of(s));
   blobs->clear_incoming();
 
@@ -81,7 +107,7 @@ int serve(settings s) {
 
   auto ctx = std::make_shared<server_context>(sys, cfg);
   ctx->blobs = blobs;
-  if (!s.server.tls_cert.empty()) ctx->tls = make_tls_context(s);
+  ctx->tls = tls;
   supervisor_options options;
   options.cfg = cfg;
   options.db = db;
@@ -98,10 +124,11 @@ int serve(settings s) {
   ctx->supervisor = spawn_supervisor(sys, std::move(options));
   ctx->deps = fetch_deps(sys, ctx->supervisor);
 
-  net::io_context ioc{static_cast<int>(thread_count(s.server.io_threads))};
-  auto endpoint = net::ip::tcp::endpoint{net::ip::make_address(s.server.bind), static_cast<unsigned short>(s.server.port)};
-  auto server = std::make_shared<listener>(ioc, endpoint, ctx);
+  auto server = std::make_shared<listener>(ioc, std::move(listening), ctx);
   server->run();
+  // One info line a second at most summarising sessions and deletions (per event: debug).
+  auto activity = std::make_shared<activity_log>(ioc);
+  activity->run();
   auto bound = server->local_endpoint();
   std::cout << "listening on " << bound.address().to_string() << ":" << bound.port() << std::endl;
   spdlog::info("listening on {}:{} (data dir {})", bound.address().to_string(), bound.port(), s.storage.data_dir);

@@ -235,4 +235,12 @@ void resolve_secrets(settings& s) {
   fill_secret(s.api.key, dir / "api_key");
 }
 
+void read_secrets(settings& s) {
+  const fs::path dir = s.storage.data_dir;
+  for (auto [secret, file] : {std::pair{&s.auth.jwt_secret, dir / "jwt_secret"}, std::pair{&s.api.key, dir / "api_key"}}) {
+    std::error_code ec;
+    if (secret->empty() && fs::exists(file, ec)) *secret = read_secret(file);
+  }
+}
+
 }  // namespace tether

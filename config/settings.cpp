@@ -227,14 +227,17 @@ const T& read(const settings& s, T& (*field)(settings&)) {
   return field(const_cast<settings&>(s));
 }
 
+bool is_secret(const option& o) {
+  const auto* r = std::get_if<text_rule>(&o.rule);
+  return r && r->secret;
+}
+
+// describe() leaves secrets out; the reference config shows them (unset, as in settings{}).
 boost::json::value shown_value(const option& o, const settings& s) {
   return std::visit(overloaded{
                         [&](const int_rule& r) { return boost::json::value(read(s, r.field)); },
                         [&](const bool_rule& r) { return boost::json::value(read(s, r.field)); },
-                        [&](const text_rule& r) {
-                          const std::string& v = read(s, r.field);
-                          return boost::json::value(r.secret && !v.empty() ? "<set>" : v);
-                        },
+                        [&](const text_rule& r) { return boost::json::value(read(s, r.field)); },
                     },
                     o.rule);
 }
@@ -250,9 +253,18 @@ std::string doc_comment(const option& o) {
 
 // One renderer for describe() and reference_config(), so the two always show the same keys.
 std::string render(const settings& s, bool documented) {
+  // describe() leaves secrets out, keys and all, set or not (rather than masking them), so that its
+  // output loads back as a config file that keeps the secrets where they are (data_dir, env).
+  std::vector<std::pair<std::string_view, std::vector<const option*>>> shown;
+  for (const auto& [section, members] : sections()) {
+    std::vector<const option*> keys;
+    for (const option* o : members)
+      if (documented || !is_secret(*o)) keys.push_back(o);
+    if (!keys.empty()) shown.push_back({section, std::move(keys)});
+  }
   std::string out = "{\n";
-  for (std::size_t i = 0; i < sections().size(); ++i) {
-    const auto& [section, members] = sections()[i];
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    const auto& [section, members] = shown[i];
     if (documented && i > 0) out += "\n";
     out += "  " + quote(section) + ": {\n";
     for (std::size_t j = 0; j < members.size(); ++j) {
@@ -261,7 +273,7 @@ std::string render(const settings& s, bool documented) {
       out += "    " + quote(o.key()) + ": " + boost::json::serialize(shown_value(o, s));
       out += j + 1 < members.size() ? ",\n" : "\n";
     }
-    out += i + 1 < sections().size() ? "  },\n" : "  }\n";
+    out += i + 1 < shown.size() ? "  },\n" : "  }\n";
   }
   return out + "}\n";
 }

@@ -108,7 +108,12 @@ std::map<std::string, std::string> environment_map();
 // Throws config_error when the files can't be read or written.
 void resolve_secrets(settings& s);
 
-// The effective settings as JSON with every key (secrets shown as "<set>"), for check-config.
+// Like resolve_secrets, but never creates anything (for CLI verbs run beside a server): each empty
+// secret is read from its file in data_dir when that file exists, else left empty.
+void read_secrets(settings& s);
+
+// The effective settings as JSON, for check-config: every key but the secrets (left out rather
+// than masked, so that the output loads back as a config file).
 std::string describe(const settings& s);
 
 // The text of config/tether.json: every option with its default, what is allowed and a one-line

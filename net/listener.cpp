@@ -16,6 +16,13 @@ listener::listener(net::io_context& ioc, net::ip::tcp::endpoint endpoint, std::s
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
+listener::listener(net::io_context& ioc, net::ip::tcp::acceptor listening, std::shared_ptr<server_context> ctx)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), ctx_(std::move(ctx)) {
+  // Re-homed on the strand that serialises accept, stop and the retry timer.
+  const auto protocol = listening.local_endpoint().protocol();
+  acceptor_.assign(protocol, listening.release());
+}
+
 void listener::run() { do_accept(); }
 
 void listener::stop() {

@@ -11,6 +11,8 @@ class listener : public std::enable_shared_from_this<listener> {
 public:
   // Binds and listens; throws boost::system::system_error at start-up.
   listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint endpoint, std::shared_ptr<server_context> ctx);
+  // Takes over an acceptor that is already bound and listening (see app/listen_socket.hpp).
+  listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::acceptor listening, std::shared_ptr<server_context> ctx);
   void run();
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }

@@ -1,7 +1,9 @@
 #include "storage/database.hpp"
 
 #include "net/clock.hpp"
+#include "storage/activity_counts.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -151,6 +153,26 @@ database::database(const std::string& path, const std::string& synchronous) {
     migrate();
   } catch (...) {
     close();  // the destructor won't run for a constructor that throws
+    throw;
+  }
+}
+
+database::database(const std::string& path, read_only_t) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string msg = "cannot open database " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error(msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  try {
+    const int version = schema_version();
+    if (version == 0) throw std::runtime_error(path + " is not a tether database (no schema)");
+    if (version > latest_schema_version())
+      throw std::runtime_error("database schema v" + std::to_string(version) + " of " + path +
+                               " is newer than this tetherd (v" + std::to_string(latest_schema_version()) + ")");
+  } catch (...) {
+    close();
     throw;
   }
 }
@@ -382,6 +404,11 @@ std::int64_t database::end_session(const std::string& session_id, const std::str
 }
 
 std::vector<persisted_session> database::recover(std::int64_t now_ms, const recovery_windows& windows) {
+  std::int64_t deletions_resumed = 0;  // for the recovery audit record: work the cleaner picks up again
+  {
+    statement q(*this, "SELECT COUNT(*) FROM deletion_queue WHERE state='queued'");
+    if (q.step()) deletions_resumed = q.integer(0);
+  }
   // Whatever was open when the process died is a drop caused by the crash; the window restarts now.
   statement(*this, "UPDATE sessions SET state='detached',pending_reason='crash',detached_ms=? WHERE state='open'")
       .bind(1, now_ms).run();
@@ -403,6 +430,11 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
     p.files = tracked_files(p.session_id);
     out.push_back(std::move(p));
   }
+  audit("recovery", "", "", "", "",
+        "{\"sessions_recovered\":" + std::to_string(out.size()) + ",\"sessions_ended\":" +
+            std::to_string(found.size() - out.size()) + ",\"deletions_resumed\":" + std::to_string(deletions_resumed) +
+            "}",
+        now_ms);
   return out;
 }
 
@@ -516,6 +548,10 @@ cleanup_stats database::stats() {
 void database::audit(const std::string& event, const std::string& session_id, const std::string& user_id,
                      const std::string& file_id, const std::string& reason, const std::string& details,
                      std::int64_t now_ms) {
+  // Per event at debug; info gets a summary of the counts once a second (app/activity_log.hpp).
+  spdlog::debug("audit {} session={} user={} file={} reason={} {}", event, session_id, user_id, file_id, reason,
+                details);
+  count_activity(event);
   statement(*this, "INSERT INTO audit(at,event,session_id,user_id,file_id,reason,details) VALUES(?,?,?,?,?,?,?)")
       .bind(1, iso8601_from_ms(now_ms)).bind(2, event).bind(3, session_id).bind(4, user_id).bind(5, file_id)
       .bind(6, reason).bind(7, details)

@@ -21,6 +21,12 @@ public:
   // Opens (creating if needed) and migrates. Throws std::runtime_error: start-up only.
   // `synchronous` is "normal" (durable against process crashes, the default) or "full".
   database(const std::string& path, const std::string& synchronous = "normal");
+  // Opens an existing database to read only (`tetherd audit` beside a running server): never
+  // creates, migrates, writes or checkpoints it. Throws std::runtime_error when the file is not a
+  // tether database or its schema is newer than this build.
+  struct read_only_t {};
+  static constexpr read_only_t read_only{};
+  database(const std::string& path, read_only_t);
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 using namespace tether::it;
@@ -105,4 +107,91 @@ TEST(Cli, ServeStdoutIsOnlyTheListeningLine) {
   server_process s({}, {"TETHER_NO_SUCH_KEY=1"});
   EXPECT_EQ(s.stdout_before_listening(), "");
   EXPECT_NE(s.log().find("TETHER_NO_SUCH_KEY"), std::string::npos) << "the warning should be on stderr";
+}
+
+// ---- verbs run from somewhere else than the server (PROTOCOL.md §10) ------------------------
+
+TEST(Cli, TokenAndAuditNeverCreateADataDir) {
+  temp_dir root;
+  const std::string missing = root.path() + "/data";
+  auto token = run_command({tetherd_path(), "token", "alice", "--set", "storage.data_dir=" + missing});
+  EXPECT_NE(token.status, 0);
+  EXPECT_TRUE(token.out.empty()) << "printed a token signed with a secret the server doesn't know: " << token.out;
+  EXPECT_NE(token.err.find(missing), std::string::npos) << "should say where it looked: " << token.err;
+
+  auto audit = run_command({tetherd_path(), "audit", "--set", "storage.data_dir=" + missing});
+  EXPECT_NE(audit.status, 0);
+  EXPECT_NE(audit.err.find(missing), std::string::npos) << audit.err;
+  EXPECT_FALSE(std::filesystem::exists(missing)) << "created " << missing;
+
+  // An existing dir without a database or secret is no better.
+  std::filesystem::create_directories(missing);
+  auto audit2 = run_command({tetherd_path(), "audit", "--set", "storage.data_dir=" + missing});
+  EXPECT_NE(audit2.status, 0);
+  EXPECT_FALSE(std::filesystem::exists(missing + "/tether.db"));
+  auto token2 = run_command({tetherd_path(), "token", "alice", "--set", "storage.data_dir=" + missing});
+  EXPECT_NE(token2.status, 0);
+  EXPECT_FALSE(std::filesystem::exists(missing + "/jwt_secret"));
+}
+
+TEST(Cli, TokenWithAConfiguredSecretNeedsNoDataDir) {
+  temp_dir root;
+  const std::string missing = root.path() + "/data";
+  auto r = run_command({tetherd_path(), "token", "alice", "--set", "storage.data_dir=" + missing, "--set",
+                        "auth.jwt_secret=configured-secret"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '.'), 2) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(missing));
+
+  // And the server with that secret accepts it.
+  server_process s({"auth.jwt_secret=configured-secret"});
+  ws_client c(s.port());
+  auto token = r.out.substr(0, r.out.find_last_not_of("\n") + 1);
+  auto hello = open_session(c, token);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(str(*hello, "user_id"), "alice");
+}
+
+TEST(Cli, VersionIsTheProjectVersion) {
+  for (auto args : {std::vector<std::string>{"--version"}, std::vector<std::string>{"version"}}) {
+    args.insert(args.begin(), tetherd_path());
+    auto r = run_command(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, std::string("tetherd ") + TETHER_PROJECT_VERSION + "\n");
+  }
+}
+
+TEST(Cli, EveryVerbHasItsOwnHelp) {
+  for (std::string verb : {"serve", "token", "audit", "check-config", "version"}) {
+    auto r = run_command({tetherd_path(), verb, "--help"});
+    EXPECT_EQ(r.status, 0) << verb << ": " << r.err;
+    EXPECT_EQ(r.out.rfind("usage: tetherd " + verb, 0), 0u) << r.out;
+  }
+  auto audit = run_command({tetherd_path(), "audit", "--help"});
+  EXPECT_NE(audit.out.find("--session"), std::string::npos) << audit.out;
+  EXPECT_EQ(audit.out.find("check-config"), std::string::npos) << "the general usage, not audit's: " << audit.out;
+  auto general = run_command({tetherd_path(), "--help"});
+  EXPECT_EQ(general.status, 0);
+  EXPECT_NE(general.out.find("check-config"), std::string::npos) << general.out;
+}
+
+TEST(Cli, CheckConfigOutputLoadsBack) {
+  temp_dir root;
+  auto first = run_command({tetherd_path(), "check-config", "--set", "heartbeat.interval_ms=250", "--set",
+                            "server.bind=localhost", "--set", "auth.jwt_secret=s3cr3t-value", "--set",
+                            "api.key=k3y-value", "--set", "storage.data_dir=" + root.path() + "/d"});
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(first.out.find("s3cr3t-value"), std::string::npos) << first.out;
+  EXPECT_EQ(first.out.find("k3y-value"), std::string::npos) << first.out;
+  EXPECT_EQ(first.out.find("jwt_secret"), std::string::npos) << "a set secret is left out: " << first.out;
+  EXPECT_EQ(first.out.find("<set>"), std::string::npos) << first.out;
+
+  const std::string file = root.path() + "/effective.json";
+  std::ofstream(file) << first.out;
+  auto second = run_command({tetherd_path(), "check-config", "--config", file});
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  auto parsed = boost::json::parse(second.out).as_object();
+  EXPECT_EQ(parsed.at("heartbeat").at("interval_ms"), 250);
+  EXPECT_EQ(parsed.at("server").at("bind"), "localhost");
 }

@@ -106,6 +106,26 @@ std::string tetherd_path() {
   return override_path && *override_path ? override_path : TETHERD_PATH;
 }
 
+temp_dir::temp_dir() {
+  char tmpl[] = "/tmp/tether-it-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+command_result run_serve(const std::string& data_dir, const std::vector<std::string>& sets, ms timeout) {
+  std::vector<std::string> args{tetherd_path(), "serve", "--set", "server.port=0", "--set", "storage.data_dir=" + data_dir};
+  for (const auto& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  return run_command(args, timeout);
+}
+
 command_result run_command(const std::vector<std::string>& argv_in, ms timeout) {
   command_result result;
   int out[2], err[2];

@@ -49,6 +49,23 @@ command_result run_command(const std::vector<std::string>& argv, ms timeout = 10
 
 std::string tetherd_path();
 
+// A fresh directory under /tmp, removed with its contents at the end of the scope.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+// `tetherd serve` on `data_dir` (port 0 unless `sets` says otherwise) run to its exit, for
+// starts that must be refused: a server that starts anyway is killed at `timeout` (status -1).
+command_result run_serve(const std::string& data_dir, const std::vector<std::string>& sets = {}, ms timeout = 10s);
+
 // One tetherd serve process on a fresh data dir (port 0, so the kernel picks a free port).
 class server_process {
 public:
@@ -66,6 +83,7 @@ public:
   std::string token(const std::string& user, const std::string& ttl = "") const;
   std::string jwt_secret() const;
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // The server's stderr so far (for diagnostics).
   std::string log() const;
   // What the last start printed on stdout before its `listening on` line (should be nothing).
