@@ -107,6 +107,7 @@ int serve(settings s) {
 
   auto ctx = std::make_shared<server_context>(sys, cfg);
   ctx->blobs = blobs;
+  ctx->storage_probe = std::make_shared<readiness_probe>(blobs->dir(), s.storage.data_dir);
   ctx->tls = tls;
   supervisor_options options;
   options.cfg = cfg;

@@ -4,6 +4,7 @@
 #include "net/ask.hpp"
 #include "net/clock.hpp"
 #include "net/codec.hpp"
+#include "net/home_page.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
@@ -117,6 +118,31 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, unsigned version, c
       answer(respond, std::move(res));
     }, stats_atom::value);
   }, count_atom::value);
+}
+
+// Ready: recovery is done and the blob and data directories take writes (checked off the I/O
+// threads by ctx.storage_probe; this reads its cached result).
+void get_readyz(const server_context& ctx, unsigned version, const respond_fn& respond) {
+  if (!ctx.ready)
+    return answer(respond, json_response(version, status::service_unavailable, "{\"status\":\"recovering\"}"));
+  if (ctx.storage_probe) {
+    auto failures = ctx.storage_probe->failures();
+    if (!failures.empty())
+      return answer(respond, json_response(version, status::service_unavailable,
+                                           json::serialize(json::object{{"status", "unhealthy"},
+                                                                        {"failed", readiness_probe::to_json(failures)}})));
+  }
+  answer(respond, json_response(version, status::ok, "{\"status\":\"ready\"}"));
+}
+
+http_response html_response(unsigned version, std::string page, bool head) {
+  http_response res{status::ok, version};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache");
+  res.body() = std::move(page);
+  res.prepare_payload();
+  if (head) res.body().clear();  // the headers keep the page's Content-Length
+  return res;
 }
 
 void register_external_file(const std::shared_ptr<server_context>& ctx, const http_request& req,
@@ -340,10 +366,9 @@ void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, 
   auto version = req.version();
   auto method = req.method();
   if (path == "/healthz") return answer(respond, json_response(version, status::ok, "{\"status\":\"ok\"}"));
-  if (path == "/readyz")
-    return answer(respond, ctx->ready ? json_response(version, status::ok, "{\"status\":\"ready\"}")
-                                      : json_response(version, status::service_unavailable,
-                                                      "{\"status\":\"recovering\"}"));
+  if (path == "/readyz") return get_readyz(*ctx, version, respond);
+  if (path == "/" && (method == http::verb::get || method == http::verb::head))
+    return answer(respond, html_response(version, home_page_html(*ctx->cfg), method == http::verb::head));
   if (path == "/metrics" && method == http::verb::get) return get_metrics(ctx, version, respond);
   if (path == "/api/audit" && method == http::verb::get) {
     if (require_api_key(*ctx, req, respond)) get_audit(ctx, req, respond);

@@ -4,6 +4,7 @@
 #include "actors/session.hpp"
 #include "actors/supervisor.hpp"
 #include "storage/blob_store.hpp"
+#include "net/readiness_probe.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 #include <caf/actor_system.hpp>
@@ -47,6 +48,7 @@ struct server_context {
   session_deps deps;
   supervisor_actor supervisor;
   std::shared_ptr<local_blob_store> blobs;
+  std::shared_ptr<readiness_probe> storage_probe;  // set: /readyz also says whether the disk takes writes
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: every connection is TLS (https, wss)
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
