@@ -1,5 +1,7 @@
 #include "actors/cleaner.hpp"
 
+#include "actors/timer.hpp"
+
 #include "net/clock.hpp"
 #include "storage/blob_store.hpp"
 
@@ -39,7 +41,13 @@ void after_round(cleaner_self self, std::int64_t next_due_ms, bool did_work) {
   if (st.timer_for >= 0 && st.timer_for <= next_due_ms) return;
   st.timer_for = next_due_ms;
   auto delay = std::max<std::int64_t>(0, next_due_ms - unix_ms());
-  self->delayed_send(self, std::chrono::milliseconds(delay), cleaner_timer_atom::value);
+  // A timer that dies with the actor: a delayed_send would keep this detached actor, and so the
+  // actor system's exit, waiting until the next retry is due (actors/timer.hpp).
+  start_timer(self, std::chrono::milliseconds(delay), [self] {
+    // Whatever the wall clock says now, this timer is spent: the round arms the next one.
+    self->state.timer_for = -1;
+    round(self);
+  });
 }
 
 void round(cleaner_self self) {
@@ -78,11 +86,6 @@ cleaner_actor::behavior_type cleaner_behavior(cleaner_self self, storage_actor s
   self->state.blobs = std::move(blobs);
   return {
       [=](wake_atom) { round(self); },
-      [=](cleaner_timer_atom) {
-        // Whatever the wall clock says now, this timer is spent: the round arms the next one.
-        self->state.timer_for = -1;
-        round(self);
-      },
   };
 }
 

@@ -14,13 +14,10 @@ namespace tether {
 
 class blob_store;
 
-// The cleaner's own timer (the next due job); only the cleaner sends it.
-using cleaner_timer_atom = caf::atom_constant<caf::atom("cl_timer")>;
-
 using cleaner_actor = caf::typed_actor<
     // Deletions were queued: look at the queue now.
-    caf::reacts_to<wake_atom>,
-    caf::reacts_to<cleaner_timer_atom>>;
+    // (Its timer for the next due job is not a message: see actors/timer.hpp.)
+    caf::reacts_to<wake_atom>>;
 
 cleaner_actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
                          bool detached = true);

@@ -1,5 +1,7 @@
 #include "actors/directory.hpp"
 
+#include "actors/live_counts.hpp"
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -38,6 +40,15 @@ struct directory_state {
 };
 
 using directory_self = directory_actor::stateful_pointer<directory_state>;
+
+// The directory's sizes as gauges (live counts): after every change, so they read zero when idle.
+void publish_counts(const directory_state& st) {
+  auto& c = live();
+  c.directory_sessions = static_cast<std::int64_t>(st.sessions.size());
+  c.resume_tokens = static_cast<std::int64_t>(st.by_token.size());
+  c.admission_places = static_cast<std::int64_t>(st.reserved.size());
+  c.admission_queue = static_cast<std::int64_t>(st.queue.size());
+}
 
 void forget(directory_state& st, const std::string& session_id) {
   auto it = st.sessions.find(session_id);
@@ -90,10 +101,11 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
     auto& st = self->state;
     release(self, msg.source);
     auto it = st.by_actor.find(msg.source);
-    if (it == st.by_actor.end()) return;
+    if (it == st.by_actor.end()) return publish_counts(st);
     auto session_id = it->second;
     forget(st, session_id);
     admit_waiting(self);
+    publish_counts(st);
     // A normal exit without unregistering is a handover or a shutdown: the session lives on in
     // SQLite. Only a crash (an error as exit reason) is ended here.
     if (!msg.reason || st.shutting_down) return;
@@ -119,6 +131,10 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         st.sessions[sid] = entry{uid, token, session};
         st.by_token[token] = sid;
         st.by_actor[session.address()] = sid;
+        publish_counts(st);
+        // A session that finished opening after the shutdown began is persisted like the others.
+        if (st.shutting_down)
+          self->request(session, std::chrono::seconds(10), shutdown_atom::value).then([](bool) {}, [](caf::error&) {});
       },
       [=](unregister_atom, const std::string& sid) {
         auto& st = self->state;
@@ -128,6 +144,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
           self->demonitor(it->second.session.address());
           forget(st, sid);
           admit_waiting(self);
+          publish_counts(st);
         }
       },
       [=](lookup_atom, const std::string& token, const std::string& uid) -> session_actor {
@@ -144,6 +161,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
           st.reserved.insert(heir.address());
           self->monitor(heir);
         }
+        publish_counts(st);
         return e.session;
       },
       [=](sweep_atom a) {
@@ -157,12 +175,14 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         if (st.places_taken() < st.max_sessions) {
           st.reserved.insert(session.address());
           self->monitor(session);
+          publish_counts(st);
           return true;
         }
         if (static_cast<std::int64_t>(st.queue.size()) >= st.max_queue) return false;
         auto rp = self->make_response_promise<bool>();
         st.queue.push_back({session, rp});
         self->monitor(session);
+        publish_counts(st);
         self->send(session, queued_atom::value, static_cast<std::int64_t>(st.queue.size()));
         return rp;
       },
@@ -174,6 +194,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         // anon_send: their `true` needs no answer.
         for (auto& w : st.queue) caf::anon_send(w.session, a);
         st.queue.clear();
+        publish_counts(st);
         auto rp = self->make_response_promise<bool>();
         if (st.sessions.empty()) {
           rp.deliver(true);

@@ -1,5 +1,7 @@
 #include "actors/rate_limiter.hpp"
 
+#include "actors/live_counts.hpp"
+
 #include <algorithm>
 
 namespace tether {
@@ -10,7 +12,17 @@ constexpr auto abuse_window = std::chrono::seconds(2);
 
 rate_limiter::rate_limiter(std::int64_t rate, std::int64_t burst, time_point now)
     : rate_(static_cast<double>(rate)), burst_(static_cast<double>(burst)), tokens_(burst_), last_(now),
-      window_start_(now) {}
+      window_start_(now) {
+  ++live().rate_limiters;
+}
+
+rate_limiter::rate_limiter(const rate_limiter& other)
+    : rate_(other.rate_), burst_(other.burst_), tokens_(other.tokens_), last_(other.last_),
+      window_start_(other.window_start_), refusals_(other.refusals_) {
+  ++live().rate_limiters;
+}
+
+rate_limiter::~rate_limiter() { --live().rate_limiters; }
 
 rate_limiter::verdict rate_limiter::take(time_point now) {
   if (now > last_) {

@@ -13,6 +13,10 @@ public:
   enum class verdict { allowed, refused, abuse };
 
   rate_limiter(std::int64_t rate, std::int64_t burst, time_point now);
+  // Counted in live().rate_limiters: one per session, gone with it.
+  rate_limiter(const rate_limiter& other);
+  rate_limiter& operator=(const rate_limiter& other) = default;
+  ~rate_limiter();
   verdict take(time_point now);
 
 private:

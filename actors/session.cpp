@@ -1,7 +1,9 @@
 #include "actors/session.hpp"
 
 #include "actors/directory.hpp"
+#include "actors/live_counts.hpp"
 #include "actors/rate_limiter.hpp"
+#include "actors/timer.hpp"
 #include "net/clock.hpp"
 #include "net/random.hpp"
 
@@ -33,6 +35,7 @@ struct session_state {
   std::string session_id, user_id, resume_token;
   std::vector<std::string> files;  // tracked, as last confirmed by storage
   std::string detach_reason = "closed";  // session_closed reason if the resume window passes
+  std::int64_t window_ms = -1;           // a restored session's own window; -1: resume_window_ms
 
   std::vector<client_message> held;  // arrived while opening (a vector: empty costs nothing)
   json::value connect_ref;          // echoed on `connected` when it answers a `connect`
@@ -120,14 +123,19 @@ void end_session(session_self self, const std::string& reason, std::uint16_t clo
 
 // ---- timers ----
 
+// Timers die with the actor (actors/timer.hpp): an ended session leaves nothing in the clock.
+void on_heartbeat(session_self self, std::uint64_t gen);
+void on_idle_check(session_self self);
+
 void schedule_heartbeat(session_self self) {
-  self->delayed_send(self, ms(cfg(self).heartbeat.interval_ms), heartbeat_atom::value, self->state.heartbeat_gen);
+  auto gen = self->state.heartbeat_gen;
+  start_timer(self, ms(cfg(self).heartbeat.interval_ms), [self, gen] { on_heartbeat(self, gen); });
 }
 
 void schedule_idle_check(session_self self, caf::actor_clock::duration_type after) {
   if (self->state.idle_timer_pending) return;
   self->state.idle_timer_pending = true;
-  self->delayed_send(self, after, idle_atom::value);
+  start_timer(self, after, [self] { on_idle_check(self); });
 }
 
 void on_heartbeat(session_self self, std::uint64_t gen) {
@@ -160,7 +168,8 @@ void on_idle_check(session_self self) {
 void detach(session_self self) {
   auto& st = self->state;
   st.link.reset();
-  if (cfg(self).session.resume_window_ms == 0) {
+  auto window = st.window_ms >= 0 ? st.window_ms : cfg(self).session.resume_window_ms;
+  if (window == 0) {
     end_session(self, st.detach_reason);
     return;
   }
@@ -170,7 +179,11 @@ void detach(session_self self) {
       .then([](bool) {}, [self](caf::error& e) {
         spdlog::error("session {}: recording the drop failed: {}", self->state.session_id, to_string(e));
       });
-  self->delayed_send(self, ms(cfg(self).session.resume_window_ms), window_atom::value, ++st.window_gen);
+  auto gen = ++st.window_gen;
+  start_timer(self, ms(window), [self, gen] {
+    if (self->state.state == phase::detached && gen == self->state.window_gen)
+      end_session(self, self->state.detach_reason);
+  });
 }
 
 void on_link_closed(session_self self, std::uint16_t code, bool by_server) {
@@ -554,6 +567,7 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
     st.resume_token = start.restored->resume_token;
     st.files = start.restored->files;
     st.detach_reason = start.restored->pending_reason.empty() ? "closed" : start.restored->pending_reason;
+    st.window_ms = start.restored->window_ms;
     st.state = phase::open;  // so that detach() applies the window
     self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
                caf::actor_cast<session_actor>(self));
@@ -561,7 +575,9 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
   } else if (start.user) {
     begin_open(self, *start.user, start.resume_token);
   } else {
-    self->delayed_send(self, ms(cfg(self).auth.timeout_ms), auth_timeout_atom::value);
+    start_timer(self, ms(cfg(self).auth.timeout_ms), [self] {
+      if (self->state.state == phase::authenticating) end_session(self, "closed", 4001, "authentication timeout");
+    });
   }
   return {
       [=](client_message m) { on_client_message(self, m); },
@@ -571,20 +587,11 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
         self->state.last_activity = now(self);
       },
       [=](closed_atom, std::uint16_t code, bool by_server) { on_link_closed(self, code, by_server); },
-      [=](heartbeat_atom, std::uint64_t gen) { on_heartbeat(self, gen); },
       [=](queued_atom, std::int64_t position) {
         auto& s = self->state;
         if (s.state != phase::opening || position == s.queue_position) return;
         s.queue_position = position;
         send(self, codec::to_frame(json::object{{"type", "queued"}, {"position", position}}));
-      },
-      [=](idle_atom) { on_idle_check(self); },
-      [=](window_atom, std::uint64_t gen) {
-        if (self->state.state == phase::detached && gen == self->state.window_gen)
-          end_session(self, self->state.detach_reason);
-      },
-      [=](auth_timeout_atom) {
-        if (self->state.state == phase::authenticating) end_session(self, "closed", 4001, "authentication timeout");
       },
       [=](sweep_atom) {
         auto& s = self->state;
@@ -632,10 +639,30 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
   };
 }
 
+// A class rather than a function-based actor only to count live actor objects: CAF destroys the
+// state when the actor quits, but the object itself lives until the last reference to it is gone,
+// which is what a leak holds on to.
+class session_impl : public session_actor::stateful_base<session_state> {
+public:
+  session_impl(caf::actor_config& cfg, session_deps deps, session_start start)
+      : session_actor::stateful_base<session_state>(cfg), deps_(std::move(deps)), start_(std::move(start)) {
+    ++live().session_actors;
+  }
+  ~session_impl() override { --live().session_actors; }
+
+  behavior_type make_behavior() override {
+    return session_behavior(this, std::move(deps_), std::move(start_));
+  }
+
+private:
+  session_deps deps_;
+  session_start start_;
+};
+
 }  // namespace
 
 session_actor spawn_session(caf::actor_system& sys, const session_deps& deps, session_start start) {
-  return sys.spawn(session_behavior, deps, std::move(start));
+  return sys.spawn<session_impl>(deps, std::move(start));
 }
 
 }  // namespace tether

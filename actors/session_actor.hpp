@@ -18,11 +18,6 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
 using takeover_atom = caf::atom_constant<caf::atom("takeover")>;
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
-// The session's own timers.
-using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
-using window_atom = caf::atom_constant<caf::atom("window")>;
-using idle_atom = caf::atom_constant<caf::atom("idle")>;
-using auth_timeout_atom = caf::atom_constant<caf::atom("auth_to")>;
 
 // What a resumed session hands to the one resuming it.
 struct session_snapshot {
@@ -43,12 +38,8 @@ using session_actor = caf::typed_actor<
     // From a session resuming this one: hand over and quit.
     caf::replies_to<takeover_atom>::with<session_snapshot>,
     // Close with 1001 and persist for resume; -> true once persisted.
-    caf::replies_to<shutdown_atom>::with<bool>,
-    // Own timers (generation numbers drop stale ones).
-    caf::reacts_to<heartbeat_atom, std::uint64_t>,
-    caf::reacts_to<window_atom, std::uint64_t>,
-    caf::reacts_to<idle_atom>,
-    caf::reacts_to<auth_timeout_atom>>;
+    // (Its timers are not messages: see actors/timer.hpp.)
+    caf::replies_to<shutdown_atom>::with<bool>>;
 
 }  // namespace tether
 

@@ -2,6 +2,7 @@
 // SIGTERM, then close every session with 1001 (persisted for resume), commit, and exit 0.
 #include "app/commands.hpp"
 
+#include "actors/live_counts.hpp"
 #include "actors/supervisor.hpp"
 #include "app/activity_log.hpp"
 #include "app/data_dir_lock.hpp"
@@ -80,6 +81,19 @@ std::string start_details(const settings& s) {
   return boost::json::serialize(o);
 }
 
+// How long a clean exit may take once the sessions are done (the storage actor's last commit).
+constexpr auto exit_timeout = std::chrono::seconds(10);
+
+// A clean exit must not become a hang: if the actors have not finished in time, log and leave.
+void start_exit_watchdog(int exit_code) {
+  std::thread([exit_code] {
+    std::this_thread::sleep_for(exit_timeout);
+    spdlog::error("shutdown: actors still running after {} s; exiting without waiting", exit_timeout.count());
+    spdlog::shutdown();
+    std::_Exit(exit_code);
+  }).detach();
+}
+
 }  // namespace
 
 int serve(settings s) {
@@ -87,8 +101,15 @@ int serve(settings s) {
   // First the things that can refuse at once (another server on this data dir, a bad bind, a bad
   // certificate), before anything is opened or recovered and before any actor runs: an error
   // thrown after the actor system started would wait for its actors instead of exiting.
-  // The lock is never released explicitly: the process ends with _Exit and the kernel drops it.
+  // The lock is held until serve returns (or the kernel drops it at _Exit).
   data_dir_lock lock(s.storage.data_dir);
+  // The actor system is declared before everything that holds actor handles or sockets, so it is
+  // destroyed last: its destructor waits for every actor, and a detached actor's thread waits
+  // until every handle to it is gone.
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", static_cast<std::size_t>(thread_count(0)));
+  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{caf_cfg};
   net::io_context ioc{static_cast<int>(thread_count(s.server.io_threads))};
   auto listening = open_listen_socket(ioc, s.server.bind, static_cast<std::uint16_t>(s.server.port));
   auto tls = s.server.tls_cert.empty() ? nullptr : make_tls_context(s);
@@ -99,11 +120,6 @@ int serve(settings s) {
   db->audit("server_started", "", "", "", "", start_details(s), unix_ms());
   auto blobs = std::make_shared<local_blob_store>(blob_dir_of(s));
   blobs->clear_incoming();
-
-  caf::actor_system_config caf_cfg;
-  caf_cfg.set("scheduler.max-threads", static_cast<std::size_t>(thread_count(0)));
-  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{caf_cfg};
 
   auto ctx = std::make_shared<server_context>(sys, cfg);
   ctx->blobs = blobs;
@@ -150,14 +166,19 @@ int serve(settings s) {
       if (!done) spdlog::error("shutdown: {}", to_string(done.error()));
       auto deadline = std::make_shared<net::steady_timer>(ioc, close_grace);
       auto poll = std::make_shared<std::function<void()>>();
-      *poll = [&ioc, ctx, deadline, poll] {
+      // The loop holds itself only through its pending tick (weakly in between): once it stops, it
+      // and the context it holds are freed, so the actor handles in the context are gone before
+      // the actor system's destructor waits for its detached actors.
+      *poll = [&ioc, ctx, deadline, weak = std::weak_ptr<std::function<void()>>(poll)] {
         if (ctx->websocket_connections == 0 || deadline->expiry() <= net::steady_timer::clock_type::now()) {
           ioc.stop();
           return;
         }
         auto tick = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(20));
-        tick->async_wait([tick, poll](boost::system::error_code) { (*poll)(); });
+        tick->async_wait([tick, self = weak.lock()](boost::system::error_code) { (*self)(); });
       };
+      // Connections no session closed (still authenticating, or queued) are told 1001 too.
+      ctx->connections.close_all(1001, "server going away");
       net::post(ioc, [poll, busy] {
         busy->reset();
         (*poll)();
@@ -170,16 +191,26 @@ int serve(settings s) {
   ioc.run();
   for (auto& t : threads) t.join();
 
-  // Stop the actors; the storage actor commits what is pending on exit.
+  // Every session has quit by now unless one is stuck: then exit at once, as everything
+  // acknowledged is durable. Otherwise stop the core actors (storage commits what is pending as it
+  // exits) and let the destructors run in order: network objects and handles first, then the
+  // actor system, which waits for every actor. A clean exit is what lets LeakSanitizer and
+  // heaptrack see real leaks. A watchdog bounds the wait.
+  if (live().session_actors > 0) {
+    spdlog::warn("{} session(s) did not finish in time; exiting without waiting for them",
+                 live().session_actors.load());
+    spdlog::shutdown();
+    std::cout.flush();
+    std::_Exit(exit_code);
+  }
   caf::anon_send_exit(ctx->supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.cleaner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
+  start_exit_watchdog(exit_code);
+  sys.await_all_actors_done();
   spdlog::info("stopped");
-  spdlog::shutdown();
-  std::cout.flush();
-  // Sessions still waiting on timers would hold the actor system open; everything is durable now.
-  std::_Exit(exit_code);
+  return exit_code;
 }
 
 }  // namespace tether

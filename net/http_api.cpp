@@ -1,6 +1,7 @@
 #include "net/http_api.hpp"
 
 #include "actors/directory.hpp"
+#include "actors/live_counts.hpp"
 #include "net/ask.hpp"
 #include "net/clock.hpp"
 #include "net/codec.hpp"
@@ -93,6 +94,21 @@ void get_cleanup(const std::shared_ptr<server_context>& ctx, unsigned version, c
   }, stats_atom::value);
 }
 
+// Per-session objects alive in the process; each returns to zero when nobody is connected.
+void append_live_counts(std::string& out) {
+  const auto& c = live();
+  const std::pair<const char*, std::int64_t> kinds[] = {
+      {"session_actors", c.session_actors.load()},     {"connections", c.connections.load()},
+      {"rate_limiters", c.rate_limiters.load()},       {"directory_sessions", c.directory_sessions.load()},
+      {"resume_tokens", c.resume_tokens.load()},       {"admission_places", c.admission_places.load()},
+      {"admission_queue", c.admission_queue.load()},   {"ip_entries", c.ip_entries.load()},
+  };
+  out += "# HELP tether_live_objects Per-session objects alive, by kind (zero when nobody is connected).\n";
+  out += "# TYPE tether_live_objects gauge\n";
+  for (const auto& [kind, n] : kinds)
+    out += std::string("tether_live_objects{kind=\"") + kind + "\"} " + std::to_string(n) + "\n";
+}
+
 void get_metrics(const std::shared_ptr<server_context>& ctx, unsigned version, const respond_fn& respond) {
   auto sessions = std::make_shared<std::int64_t>(0);
   ask<std::int64_t>(ctx->sys, ctx->deps.directory, [ctx, respond, version, sessions](caf::expected<std::int64_t> n) {
@@ -111,6 +127,7 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, unsigned version, c
       out += "# TYPE tether_deletions_total counter\n";
       out += "tether_deletions_total{result=\"done\"} " + std::to_string(r->done_total) + "\n";
       out += "tether_deletions_total{result=\"failed\"} " + std::to_string(r->failed_total) + "\n";
+      append_live_counts(out);
       http_response res{status::ok, version};
       res.set(http::field::content_type, "text/plain; version=0.0.4");
       res.body() = std::move(out);

@@ -1,8 +1,10 @@
 #pragma once
 // What every network object shares: settings, the actor handles, the blob store, readiness and
 // per-IP connection counts.
+#include "actors/live_counts.hpp"
 #include "actors/session.hpp"
 #include "actors/supervisor.hpp"
+#include "net/connection_registry.hpp"
 #include "storage/blob_store.hpp"
 #include "net/readiness_probe.hpp"
 
@@ -24,14 +26,19 @@ public:
   bool acquire(const std::string& ip) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto& n = counts_[ip];
-    if (n >= per_ip_) return false;
+    if (n >= per_ip_) {
+      if (n == 0) counts_.erase(ip);  // a limit of 0 admits nobody and keeps no entry
+      return false;
+    }
     ++n;
+    live().ip_entries = static_cast<std::int64_t>(counts_.size());
     return true;
   }
   void release(const std::string& ip) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = counts_.find(ip);
     if (it != counts_.end() && --it->second <= 0) counts_.erase(it);
+    live().ip_entries = static_cast<std::int64_t>(counts_.size());
   }
 
 private:
@@ -54,6 +61,7 @@ struct server_context {
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> websocket_connections{0};
   ip_limiter limiter;
+  connection_registry connections;
 };
 
 }  // namespace tether

@@ -1,5 +1,6 @@
 #include "net/ws_connection.hpp"
 
+#include "actors/live_counts.hpp"
 #include "actors/session.hpp"
 #include "net/codec.hpp"
 
@@ -28,10 +29,13 @@ const frame& ping_frame() {
 template <class Stream>
 ws_connection<Stream>::ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone)
     : socket_(std::move(socket)), leftover_(std::move(leftover)), limits_(lim), on_gone_(std::move(on_gone)),
-      reader_(lim.max_message_bytes) {}
+      reader_(lim.max_message_bytes) {
+  ++live().connections;
+}
 
 template <class Stream>
 ws_connection<Stream>::~ws_connection() {
+  --live().connections;
   if (on_gone_) on_gone_();
 }
 

@@ -922,4 +922,38 @@ std::string sign_jwt(const json::object& claims, const std::string& secret) {
   return head + "." + base64url(hmac_sha256(secret, head));
 }
 
+// ---- metrics ---------------------------------------------------------------------------------
+
+std::map<std::string, double> metrics(std::uint16_t port) {
+  std::map<std::string, double> out;
+  auto r = http_call(port, http::verb::get, "/metrics");
+  if (r.status != 200) return out;
+  std::istringstream lines(r.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    try {
+      out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
+std::string live_objects_left(std::uint16_t port) {
+  static const std::string prefix = "tether_live_objects{kind=\"";
+  auto m = metrics(port);
+  if (m.empty()) return "no metrics";
+  std::string left;
+  bool any = false;
+  for (const auto& [series, value] : m) {
+    if (series.compare(0, prefix.size(), prefix) != 0) continue;
+    any = true;
+    if (value != 0) left += series.substr(prefix.size(), series.size() - prefix.size() - 2) + "=" + std::to_string(static_cast<long>(value)) + " ";
+  }
+  return any ? left : "no tether_live_objects in /metrics";
+}
+
 }  // namespace tether::it

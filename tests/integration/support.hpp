@@ -224,6 +224,15 @@ std::optional<json::object> open_session(ws_client& c, const std::string& token,
 // Sends `msg` and returns the next message (expected to be the reply).
 std::optional<json::object> request(ws_client& c, const json::object& msg, ms timeout = 5s);
 
+// ---- metrics ---------------------------------------------------------------------------------
+
+// GET /metrics as a map from series (name with its labels, as printed: `x{kind="y"}`) to value;
+// empty when the request failed.
+std::map<std::string, double> metrics(std::uint16_t port);
+
+// The `tether_live_objects` gauges that are not zero, as "kind=N ..." (empty: all zero).
+std::string live_objects_left(std::uint16_t port);
+
 // ---- the database ----------------------------------------------------------------------------
 
 // Runs a read-only query on DIR/tether.db (for checking what was persisted while the server is

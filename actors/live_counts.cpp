@@ -1,0 +1,10 @@
+#include "actors/live_counts.hpp"
+
+namespace tether {
+
+live_counts& live() {
+  static live_counts counts;
+  return counts;
+}
+
+}  // namespace tether
