@@ -14,14 +14,7 @@ import argparse, asyncio, json, os, resource, sys, tempfile, time, urllib.reques
 import websockets
 
 sys.path.insert(0, os.path.dirname(__file__))
-from cleanup_latency import start_server, token, upload  # noqa: E402
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+from cleanup_latency import rss_kib, start_server, token, upload  # noqa: E402
 
 
 def live_objects(port):

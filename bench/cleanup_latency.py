@@ -26,6 +26,13 @@ def start_server(tetherd, data_dir, extra):
     raise SystemExit("tetherd did not become ready")
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+
 def token(tetherd, data_dir, user):
     return subprocess.check_output([tetherd, "token", user, "--set", f"storage.data_dir={data_dir}"], text=True).strip()
 
