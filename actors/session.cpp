@@ -297,8 +297,18 @@ void adopt(session_self self, const session_snapshot& snap) {
   st.resume_token = random_hex(24);
   self->request(st.deps.storage, caf::infinite, resume_atom::value, st.session_id, st.resume_token)
       .then(
-          [self](string_list& files) {
-            self->state.files = std::move(files);
+          [self](resumed_session& r) {
+            if (!r.found) {
+              // Ended or unknown in SQLite (ended behind the old actor's back): nothing to resume,
+              // and nothing of ours to end. A fresh session, resumed:false (§11).
+              if (ended(self)) return;
+              spdlog::warn("session {}: resume found it ended; opening a fresh session", self->state.session_id);
+              self->state.session_id.clear();
+              self->state.files.clear();
+              open_fresh(self);
+              return;
+            }
+            self->state.files = std::move(r.files);
             became_open(self, true);
           },
           [self](caf::error& e) { open_failed(self, e); });

@@ -112,7 +112,10 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
         });
       },
       [=](resume_atom, const std::string& sid, const std::string& token) {
-        return batched<string_list>(self, [&](database& d, std::int64_t now) { return d.resume_session(sid, token, now); });
+        return batched<resumed_session>(self, [&](database& d, std::int64_t now) {
+          auto files = d.resume_session(sid, token, now);
+          return files ? resumed_session{true, std::move(*files)} : resumed_session{};
+        });
       },
       [=](token_atom, const std::string& sid, const std::string& token) {
         return batched<bool>(self, [&](database& d, std::int64_t) {

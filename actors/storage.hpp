@@ -44,6 +44,8 @@ using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
 struct file_lookup { bool found = false; file_record file; };
+// found = false: the session is ended or unknown, nothing was resumed (not "no files").
+struct resumed_session { bool found = false; std::vector<std::string> files; };
 struct deletion_batch { std::vector<deletion_job> jobs; };
 // What the cleaner did: file id and error text (empty = removed).
 struct deletion_report { std::vector<std::pair<std::string, std::string>> results; };
@@ -55,8 +57,8 @@ using string_list = std::vector<std::string>;
 using storage_actor = caf::typed_actor<
     // session_id, user_id, resume_token
     caf::replies_to<open_atom, std::string, std::string, std::string>::with<bool>,
-    // session_id, new resume_token -> files the session tracks
-    caf::replies_to<resume_atom, std::string, std::string>::with<string_list>,
+    // session_id, new resume_token -> files the session tracks, or found = false
+    caf::replies_to<resume_atom, std::string, std::string>::with<resumed_session>,
     caf::replies_to<token_atom, std::string, std::string>::with<bool>,
     // session_id, pending reason
     caf::replies_to<detach_atom, std::string, std::string>::with<bool>,
@@ -97,6 +99,7 @@ storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<database> db
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::recovered_sessions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::resumed_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_report)

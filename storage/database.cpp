@@ -280,13 +280,13 @@ void database::open_session(const std::string& session_id, const std::string& us
   audit("session_opened", session_id, user_id, "", "", "", now_ms);
 }
 
-std::vector<std::string> database::resume_session(const std::string& session_id, const std::string& resume_token,
+std::optional<std::vector<std::string>> database::resume_session(const std::string& session_id, const std::string& resume_token,
                                                   std::int64_t now_ms) {
   statement(*this, "UPDATE sessions SET state='open',resume_token=?,pending_reason='',detached_ms=NULL "
                  "WHERE session_id=? AND state<>'ended'")
       .bind(1, resume_token).bind(2, session_id)
       .run();
-  if (sqlite3_changes(db_) == 0) return {};  // ended or unknown: nothing was resumed
+  if (sqlite3_changes(db_) == 0) return std::nullopt;  // ended or unknown: nothing was resumed
   audit("session_resumed", session_id, session_user(session_id), "", "", "", now_ms);
   return tracked_files(session_id);
 }

@@ -52,8 +52,9 @@ public:
   // Sessions and tracking.
   void open_session(const std::string& session_id, const std::string& user_id,
                     const std::string& resume_token, std::int64_t now_ms);
-  // A resumed session: new token, open again. Returns the files it tracks.
-  std::vector<std::string> resume_session(const std::string& session_id, const std::string& resume_token,
+  // A resumed session: new token, open again. Returns the files it tracks, or nullopt when the
+  // session is ended or unknown (nothing was resumed; not the same as a session without files).
+  std::optional<std::vector<std::string>> resume_session(const std::string& session_id, const std::string& resume_token,
                                           std::int64_t now_ms);
   void set_resume_token(const std::string& session_id, const std::string& resume_token);
   // The socket went away but the session waits for a resume; `reason` is what session_closed

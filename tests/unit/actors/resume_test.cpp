@@ -153,6 +153,29 @@ TEST_F(Resume, AForeignUsersTokenOpensAFreshSessionAndLeavesTheTokenAlone) {
   EXPECT_EQ(b.session_id(), sid);
 }
 
+TEST_F(Resume, ASessionEndedInSqliteIsNotResumed) {
+  // The old actor still holds the token, but SQLite says the session ended (a second ending path
+  // won the race): resuming it would answer resumed:true and track new files on an ended row.
+  auto a = dropped_session("alice", {"f1"});
+  auto sid = a.session_id();
+  ASSERT_GT(db->end_session(sid, "closed", unix_ms()), 0);
+  add_file("f2");
+  auto b = open_session("alice", a.resume_token());
+  auto c = b.connected();
+  EXPECT_EQ(c.at("resumed"), false);
+  EXPECT_NE(b.session_id(), sid);
+  EXPECT_FALSE(c.contains("file_ids"));
+  EXPECT_TRUE(audit_of("session_resumed").empty());
+  EXPECT_EQ(session_state(b.session_id()), "open");
+  // Tracking goes to the fresh session, not the ended row.
+  send_json(b, R"({"type":"file_uploaded","file_id":"f2"})");
+  EXPECT_EQ(tracked_rows(b.session_id()), strings{"f2"});
+  auto old_rows = tracked_rows(sid);
+  EXPECT_EQ(std::count(old_rows.begin(), old_rows.end(), "f2"), 0);
+  EXPECT_EQ(session_state(sid), "ended");
+  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 1);
+}
+
 TEST_F(Resume, ResumeByConnectMessage) {
   auto a = dropped_session("alice", {"f1"});
   auto u = open_unauthenticated();

@@ -148,7 +148,8 @@ TEST_F(Recovery, ResumeReopensAndReturnsTheFiles) {
   ASSERT_EQ(db().recover(T0 + 100).size(), 1u);
 
   auto files = db().resume_session("s1", "new-token", T0 + 200);
-  EXPECT_EQ(files, (strings{"a", "b"}));
+  ASSERT_TRUE(files.has_value());
+  EXPECT_EQ(*files, (strings{"a", "b"}));
 
   raw_sqlite raw(db_path());
   auto row = raw.rows("SELECT state,resume_token,pending_reason,detached_ms FROM sessions WHERE session_id='s1'");
@@ -180,17 +181,35 @@ TEST_F(Recovery, ResumeOfADetachedSessionWithoutRestart) {
   db().open_session("s1", "alice", "r1", T0);
   db().track("s1", "alice", {"a"}, "", T0);
   db().detach_session("s1", "closed", T0 + 1);
-  EXPECT_EQ(db().resume_session("s1", "r2", T0 + 2), strings{"a"});
+  EXPECT_EQ(db().resume_session("s1", "r2", T0 + 2), std::optional<strings>(strings{"a"}));
   EXPECT_EQ(session_state("s1"), "open");
 }
 
 TEST_F(Recovery, ResumeDoesNotReviveAnEndedSession) {
   db().open_session("s1", "alice", "r1", T0);
   db().end_session("s1", "closed", T0);
-  EXPECT_TRUE(db().resume_session("s1", "r2", T0 + 1).empty());
+  // Not found, which is not the same as "no files": the caller must not take it for a resume.
+  EXPECT_EQ(db().resume_session("s1", "r2", T0 + 1), std::nullopt);
   EXPECT_EQ(session_state("s1"), "ended");
   raw_sqlite raw(db_path());
   EXPECT_EQ(raw.text("SELECT resume_token FROM sessions WHERE session_id='s1'"), "r1");
+  EXPECT_TRUE(audit_of("session_resumed").empty());
+}
+
+TEST_F(Recovery, ResumeOfAnUnknownSessionIsNotFound) {
+  EXPECT_EQ(db().resume_session("nope", "r2", T0), std::nullopt);
+  raw_sqlite raw(db_path());
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sessions"), "0");
+  EXPECT_TRUE(audit_of("session_resumed").empty());
+}
+
+TEST_F(Recovery, ResumeOfASessionWithoutFilesIsFoundAndEmpty) {
+  db().open_session("s1", "alice", "r1", T0);
+  db().detach_session("s1", "closed", T0 + 1);
+  auto files = db().resume_session("s1", "r2", T0 + 2);
+  ASSERT_TRUE(files.has_value());
+  EXPECT_TRUE(files->empty());
+  EXPECT_EQ(session_state("s1"), "open");
 }
 
 TEST_F(Recovery, WindowPassedAfterRecoveryQueuesTheFiles) {
