@@ -25,7 +25,9 @@ constexpr int max_bad_frames = 20;
 // Messages that arrive while the session is being opened wait; past this many they are refused.
 constexpr std::size_t max_held_messages = 256;
 
-enum class phase { authenticating, opening, open, detached, ending };
+// handing_over: a resuming session (the heir) has the snapshot, but this actor still owns the
+// session until the heir says adopted (then it quits) or declined / goes away (then it ends it).
+enum class phase { authenticating, opening, open, detached, handing_over, ending };
 
 struct session_state {
   session_deps deps;
@@ -52,6 +54,7 @@ struct session_state {
   std::uint64_t heartbeat_gen = 0;
   std::uint64_t window_gen = 0;
   bool idle_timer_pending = false;
+  caf::actor_addr heir;  // while handing_over: the only actor whose adopted/declined counts
 
   static inline const char* name = "session";
 };
@@ -212,6 +215,7 @@ void on_link_closed(session_self self, std::uint16_t code, bool by_server) {
         detach(self);
       return;
     case phase::detached:
+    case phase::handing_over:
     case phase::ending:
       return;
   }
@@ -290,10 +294,24 @@ void open_fresh(session_self self) {
           [self](caf::error& e) { open_failed(self, e); });
 }
 
-void adopt(session_self self, const session_snapshot& snap) {
+// The resume failed in storage: the session is ours now, so it is ours to end (if that fails
+// too, it stays in SQLite and recovery ends it).
+void adopt_failed(session_self self, const caf::error& e) {
+  spdlog::error("session {}: resuming failed: {}", self->state.session_id, to_string(e));
+  send_error(self, err::internal, "the session could not be stored; try again", self->state.connect_ref);
+  end_session(self, "closed", 1011, "internal error");
+}
+
+void adopt(session_self self, const session_actor& previous, const session_snapshot& snap) {
   auto& st = self->state;
-  if (ended(self)) return;
+  if (ended(self)) {
+    self->send(previous, declined_atom::value);  // not ours after all: the old actor ends it
+    return;
+  }
+  // Ours from here on, before anything can end us: our end_session ends this session. Only then
+  // is the old actor released (it ends the session itself until it hears this).
   st.session_id = snap.session_id;
+  self->send(previous, adopted_atom::value);
   st.resume_token = random_hex(24);
   self->request(st.deps.storage, caf::infinite, resume_atom::value, st.session_id, st.resume_token)
       .then(
@@ -311,7 +329,7 @@ void adopt(session_self self, const session_snapshot& snap) {
             self->state.files = std::move(r.files);
             became_open(self, true);
           },
-          [self](caf::error& e) { open_failed(self, e); });
+          [self](caf::error& e) { adopt_failed(self, e); });
 }
 
 // Authenticated: resume the session named by the token if it is ours and alive, else start fresh.
@@ -331,8 +349,14 @@ void begin_open(session_self self, const jwt::claims& who, const std::string& re
               return;
             }
             self->request(previous, std::chrono::seconds(5), takeover_atom::value)
-                .then([self](const session_snapshot& snap) { adopt(self, snap); },
-                      [self](caf::error&) { open_fresh(self); });
+                .then([self, previous](const session_snapshot& snap) { adopt(self, previous, snap); },
+                      [self, previous](caf::error&) {
+                        // Refused, or timed out: then the old actor may still be alive and may
+                        // even have answered too late. It keeps the session until told: decline,
+                        // so that it ends it (ignored when it refused), then start afresh.
+                        self->send(previous, declined_atom::value);
+                        open_fresh(self);
+                      });
           },
           [self](caf::error&) { open_fresh(self); });
 }
@@ -517,9 +541,13 @@ bool within_rate(session_self self, const json::value& ref) {
   return false;
 }
 
+bool link_gone(const session_state& st) {
+  return st.state == phase::ending || st.state == phase::detached || st.state == phase::handing_over;
+}
+
 void on_client_message(session_self self, client_message& m) {
   auto& st = self->state;
-  if (st.state == phase::ending || st.state == phase::detached) return;
+  if (link_gone(st)) return;
   st.missed_pings = 0;
   st.last_activity = now(self);
   if (m.type != msg_type::ping && !within_rate(self, m.ref)) return;
@@ -546,6 +574,7 @@ void on_client_message(session_self self, client_message& m) {
       handle_open_message(self, m);
       return;
     case phase::detached:
+    case phase::handing_over:
     case phase::ending:
       return;
   }
@@ -553,7 +582,7 @@ void on_client_message(session_self self, client_message& m) {
 
 void on_decode_error(session_self self, const codec::decode_error& e) {
   auto& st = self->state;
-  if (st.state == phase::ending || st.state == phase::detached) return;
+  if (link_gone(st)) return;
   st.missed_pings = 0;
   st.last_activity = now(self);
   if (!within_rate(self, e.ref)) return;
@@ -570,6 +599,10 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
   st.deps = std::move(deps);
   st.limiter.emplace(cfg(self).limits.messages_per_second, cfg(self).limits.burst, now(self));
   st.link = std::move(start.link);
+  // An heir that ends before it adopted this session (20 bad frames, 4029, killed) leaves it to us.
+  self->set_down_handler([self](caf::down_msg& m) {
+    if (self->state.state == phase::handing_over && m.source == self->state.heir) end_session(self, "closed");
+  });
   if (start.restored) {
     // Waiting for a resume since before a restart: the window counts from now.
     st.session_id = start.restored->session_id;
@@ -610,16 +643,31 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
       },
       [=](takeover_atom) -> caf::result<session_snapshot> {
         auto& s = self->state;
-        if (s.state != phase::open && s.state != phase::detached)
+        auto heir = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if ((s.state != phase::open && s.state != phase::detached) || !heir)
           return caf::make_error(caf::sec::request_receiver_down, "session is not resumable");
         if (s.link) s.link->close(4009, "replaced by a newer session");
         s.link.reset();
+        // Still ours until the heir answers (docs/architecture.md, "Resume: who owns the session
+        // at each step"); its heartbeat, idle check and window are over (they check the phase).
+        s.state = phase::handing_over;
+        s.heir = heir;
+        self->monitor(heir);  // an heir gone before answering: ours to end (down handler)
+        return session_snapshot{s.session_id, s.user_id};
+      },
+      [=](adopted_atom) {
+        auto& s = self->state;
+        if (s.state != phase::handing_over || caf::actor_cast<caf::actor_addr>(self->current_sender()) != s.heir)
+          return;
+        // The heir owns the session now. A normal exit without unregistering: the directory
+        // keeps the session alive (it is the heir's).
         s.state = phase::ending;
-        // Deliver before quitting: the resuming session must get the state even though we are gone.
-        auto rp = self->make_response_promise<session_snapshot>();
-        rp.deliver(session_snapshot{s.session_id, s.user_id});
         self->quit();
-        return rp;
+      },
+      [=](declined_atom) {
+        auto& s = self->state;
+        if (s.state == phase::handing_over && caf::actor_cast<caf::actor_addr>(self->current_sender()) == s.heir)
+          end_session(self, "closed");
       },
       [=](shutdown_atom) -> caf::result<bool> {
         auto& s = self->state;

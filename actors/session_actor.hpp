@@ -18,6 +18,8 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
 using takeover_atom = caf::atom_constant<caf::atom("takeover")>;
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
+using adopted_atom = caf::atom_constant<caf::atom("adopted")>;
+using declined_atom = caf::atom_constant<caf::atom("declined")>;
 
 // What a resumed session hands to the one resuming it.
 struct session_snapshot {
@@ -35,8 +37,12 @@ using session_actor = caf::typed_actor<
     // From the directory: the stale sweep, and the position while waiting for a place.
     caf::reacts_to<sweep_atom>,
     caf::reacts_to<queued_atom, std::int64_t>,
-    // From a session resuming this one: hand over and quit.
+    // From a session resuming this one (the heir): hand over the snapshot, but keep the session
+    // until the heir answers: adopted (it owns the session now: quit) or declined (its request
+    // timed out: end the session). An heir that goes away first counts as declined (monitored).
     caf::replies_to<takeover_atom>::with<session_snapshot>,
+    caf::reacts_to<adopted_atom>,
+    caf::reacts_to<declined_atom>,
     // Close with 1001 and persist for resume; -> true once persisted.
     // (Its timers are not messages: see actors/timer.hpp.)
     caf::replies_to<shutdown_atom>::with<bool>>;
