@@ -678,7 +678,7 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
           return true;
         }
         // Persisted as waiting for a resume: after the restart the window starts again.
-        s.link->close(1001, "server going away");
+        if (s.link) s.link->close(1001, "server going away");
         s.link.reset();
         s.state = phase::ending;
         auto rp = self->make_response_promise<bool>();
