@@ -285,7 +285,8 @@ void http_session<Stream>::on_upload_cut(beast::error_code ec) {
 }
 
 template <class Stream>
-void http_session<Stream>::upload_failed(http::status status, const char* code, const std::string& message) {
+// `message` by value: it is often the multipart reader's own error text, and the reader is freed here.
+void http_session<Stream>::upload_failed(http::status status, const char* code, std::string message) {
   beast::error_code ignored;
   upload_file_.close(ignored);
   std::remove(ctx_->blobs->incoming_path(upload_id_).c_str());

@@ -38,7 +38,7 @@ private:
   bool store_upload_bytes(std::string_view bytes);
   void on_upload_cut(boost::beast::error_code ec);
   void finish_upload();
-  void upload_failed(boost::beast::http::status status, const char* code, const std::string& message);
+  void upload_failed(boost::beast::http::status status, const char* code, std::string message);
   void upgrade(http_request req);
   void refuse_unread(http_response res);
   void respond(boost::beast::http::message_generator msg);

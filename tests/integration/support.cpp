@@ -214,7 +214,13 @@ server_process::~server_process() {
   }
   if (::testing::Test::HasFailure()) {
     auto text = log();
-    if (text.size() > 6000) text = "...\n" + text.substr(text.size() - 6000);
+    // A sanitizer report is shown from its start; otherwise the end of the log.
+    auto report = text.find("==ERROR: ");
+    if (report == std::string::npos) report = text.find("runtime error: ");
+    if (report != std::string::npos)
+      text = "...\n" + text.substr(report > 200 ? report - 200 : 0, 12000);
+    else if (text.size() > 6000)
+      text = "...\n" + text.substr(text.size() - 6000);
     std::cerr << "---- tetherd log (" << data_dir_ << ") ----\n" << text << "---- end ----\n";
   }
   std::error_code ec;
