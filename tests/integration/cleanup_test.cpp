@@ -14,12 +14,6 @@ namespace {
 
 const std::vector<std::string> window0{"session.resume_window_ms=0"};
 
-array ids(std::initializer_list<std::string> l) {
-  array a;
-  for (const auto& s : l) a.emplace_back(s);
-  return a;
-}
-
 // Waits until the audit shows session_closed for `session_id`; returns the records then.
 std::vector<object> wait_session_closed(const server_process& s, const std::string& session_id, ms timeout = 3s) {
   std::vector<object> records;

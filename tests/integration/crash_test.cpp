@@ -10,16 +10,6 @@ using boost::json::array;
 using boost::json::serialize;
 using boost::json::value;
 
-namespace {
-
-array ids(std::initializer_list<std::string> l) {
-  array a;
-  for (const auto& s : l) a.emplace_back(s);
-  return a;
-}
-
-}  // namespace
-
 TEST(Crash, Kill9WithWindow0CleansUpAbandonedFilesOnRestart) {
   server_process s({"session.resume_window_ms=0"});
   auto alice = s.token("alice");

@@ -12,12 +12,6 @@ using boost::json::value;
 
 namespace {
 
-array ids(std::initializer_list<std::string> l) {
-  array a;
-  for (const auto& s : l) a.emplace_back(s);
-  return a;
-}
-
 long since(std::chrono::steady_clock::time_point t0) {
   return static_cast<long>(std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - t0).count());
 }

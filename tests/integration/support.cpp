@@ -935,6 +935,12 @@ std::string sign_jwt(const json::object& claims, const std::string& secret) {
   return head + "." + base64url(hmac_sha256(secret, head));
 }
 
+json::array ids(std::initializer_list<std::string> l) {
+  json::array a;
+  for (const auto& s : l) a.emplace_back(s);
+  return a;
+}
+
 // ---- metrics ---------------------------------------------------------------------------------
 
 std::map<std::string, double> metrics(std::uint16_t port) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -158,6 +159,9 @@ bool has_record(const std::vector<json::object>& records, const std::string& eve
                 const std::string& file_id = "", const std::string& session_id = "");
 
 std::string str(const json::object& o, const char* key);
+
+// A JSON array of ids, for file_ids and the like.
+json::array ids(std::initializer_list<std::string> l);
 
 // Audit records one per line, for failure messages.
 std::string dump(const std::vector<json::object>& records);
