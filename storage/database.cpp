@@ -137,15 +137,19 @@ private:
   sqlite3_stmt* stmt_;
 };
 
-database::database(const std::string& path, const std::string& synchronous) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+// Opens `path` with `flags` into db_, or throws naming the file and SQLite's reason.
+void database::open_handle(const std::string& path, int flags) {
+  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string msg = "cannot open database " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
     sqlite3_close(db_);
     db_ = nullptr;
     throw std::runtime_error(msg);
   }
   sqlite3_busy_timeout(db_, 5000);
+}
+
+database::database(const std::string& path, const std::string& synchronous) {
+  open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   try {
     exec("PRAGMA journal_mode=WAL");
     exec(synchronous == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -158,13 +162,7 @@ database::database(const std::string& path, const std::string& synchronous) {
 }
 
 database::database(const std::string& path, read_only_t) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    std::string msg = "cannot open database " + path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error(msg);
-  }
-  sqlite3_busy_timeout(db_, 5000);
+  open_handle(path, SQLITE_OPEN_READONLY);
   try {
     const int version = schema_version();
     if (version == 0) throw std::runtime_error(path + " is not a tether database (no schema)");

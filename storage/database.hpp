@@ -100,6 +100,7 @@ public:
   std::vector<audit_record> read_audit(const audit_query& q);
 
 private:
+  void open_handle(const std::string& path, int flags);
   class statement;
   void close();
   void exec(const char* sql);
