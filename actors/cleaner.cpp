@@ -2,7 +2,7 @@
 
 #include "actors/timer.hpp"
 
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/blob_store.hpp"
 
 #include <caf/all.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The seam between a session actor and its socket. The connection (net/) implements it; the
 // session actor only calls it. Every call is thread-safe and never blocks.
-#include "actors/frame.hpp"
+#include "proto/frame.hpp"
 
 #include <cstdint>
 #include <string>

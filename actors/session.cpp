@@ -4,8 +4,8 @@
 #include "actors/live_counts.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/timer.hpp"
-#include "net/clock.hpp"
-#include "net/random.hpp"
+#include "proto/clock.hpp"
+#include "proto/random.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>

@@ -9,8 +9,8 @@
 #include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
 #include "config/settings.hpp"
-#include "net/codec.hpp"
-#include "net/jwt.hpp"
+#include "proto/codec.hpp"
+#include "proto/jwt.hpp"
 
 #include <caf/fwd.hpp>
 

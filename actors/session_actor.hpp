@@ -3,7 +3,7 @@
 // send it. Its own header so that the directory (which holds session handles) and the session
 // (which holds the directory's) can both see it.
 #include "actors/atoms.hpp"
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/replies_to.hpp>

@@ -1,6 +1,6 @@
 #include "actors/storage.hpp"
 
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/database.hpp"
 
 #include <caf/all.hpp>

@@ -1,8 +1,8 @@
 #include "app/commands.hpp"
 
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 #include "net/http_api.hpp"
-#include "net/jwt.hpp"
+#include "proto/jwt.hpp"
 #include "storage/database.hpp"
 
 #include <boost/json.hpp>

@@ -9,7 +9,7 @@
 #include "app/listen_socket.hpp"
 #include "app/version.hpp"
 #include "net/ask.hpp"
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "net/listener.hpp"
 #include "storage/database.hpp"
 

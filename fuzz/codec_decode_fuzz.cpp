@@ -12,7 +12,7 @@
 //    parses back as JSON with the same type, code, message and ref (for a client_message, with
 //    a code picked from the input size and the message's ref).
 #include "fuzz/fuzz_check.hpp"
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 
 #include <boost/json.hpp>
 

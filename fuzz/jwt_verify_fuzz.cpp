@@ -14,9 +14,9 @@
 // with OpenSSL); have a sub that is a valid user id and equals the payload's "sub" string; when
 // exp is required, have an integer exp equal to the payload's and later than now.
 #include "fuzz/fuzz_check.hpp"
-#include "net/codec.hpp"
-#include "net/jwt.hpp"
-#include "net/utf8.hpp"
+#include "proto/codec.hpp"
+#include "proto/jwt.hpp"
+#include "proto/utf8.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>

@@ -5,7 +5,7 @@
 // on the input and on every suffix of its first 16 bytes, so the 8-byte ASCII fast path of
 // valid_utf8 is entered at each alignment, and on a few prefixes that cut the input short.
 #include "fuzz/fuzz_check.hpp"
-#include "net/utf8.hpp"
+#include "proto/utf8.hpp"
 
 #include <cstddef>
 #include <cstdint>

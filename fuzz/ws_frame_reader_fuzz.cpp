@@ -17,8 +17,8 @@
 // a client would, and read back: it must come back the same (a close reason cut to at most
 // 123 bytes at a code point boundary).
 #include "fuzz/fuzz_check.hpp"
-#include "net/utf8.hpp"
-#include "net/ws_frame.hpp"
+#include "proto/utf8.hpp"
+#include "proto/ws_frame.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -3,8 +3,8 @@
 #include "actors/directory.hpp"
 #include "actors/live_counts.hpp"
 #include "net/ask.hpp"
-#include "net/clock.hpp"
-#include "net/codec.hpp"
+#include "proto/clock.hpp"
+#include "proto/codec.hpp"
 #include "net/home_page.hpp"
 
 #include <boost/json.hpp>

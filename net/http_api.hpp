@@ -2,7 +2,7 @@
 // The HTTP API of PROTOCOL.md §5 and §9 (files, audit, admin, health, metrics). Handlers never
 // block the I/O thread: they ask actors and answer through `respond`, from any thread.
 #include "net/handshake.hpp"
-#include "net/jwt.hpp"
+#include "proto/jwt.hpp"
 #include "net/server_context.hpp"
 
 #include <boost/beast/http.hpp>

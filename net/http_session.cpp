@@ -1,9 +1,9 @@
 #include "net/http_session.hpp"
 
 #include "net/ask.hpp"
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 #include "net/http_api.hpp"
-#include "net/random.hpp"
+#include "proto/random.hpp"
 #include "net/ws_connection.hpp"
 
 #include <boost/beast/websocket/rfc6455.hpp>

@@ -3,7 +3,7 @@
 // blob store, and hands WebSocket upgrades to a ws_connection and a new session actor.
 #include "net/handshake.hpp"
 #include "actors/session.hpp"
-#include "net/multipart_reader.hpp"
+#include "proto/multipart_reader.hpp"
 #include "net/server_context.hpp"
 
 #include <boost/beast/core.hpp>

@@ -2,7 +2,7 @@
 
 #include "actors/live_counts.hpp"
 #include "actors/session.hpp"
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,10 +1,10 @@
 #pragma once
-// One upgraded socket in its data phase. Reads client frames (net/ws_frame), decodes them
-// (net/codec) on the I/O thread and hands typed messages to its session actor; writes the
+// One upgraded socket in its data phase. Reads client frames (proto/ws_frame), decodes them
+// (proto/codec) on the I/O thread and hands typed messages to its session actor; writes the
 // session's pre-framed frames, coalescing everything queued into one gather write.
 #include "actors/client_link.hpp"
 #include "actors/session_actor.hpp"
-#include "net/ws_frame.hpp"
+#include "proto/ws_frame.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core/tcp_stream.hpp>

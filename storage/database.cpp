@@ -1,6 +1,6 @@
 #include "storage/database.hpp"
 
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/activity_counts.hpp"
 
 #include <spdlog/spdlog.h>

@@ -11,9 +11,9 @@
 #include "actors/storage.hpp"
 #include "actors/supervisor.hpp"
 #include "config/settings.hpp"
-#include "net/clock.hpp"
-#include "net/codec.hpp"
-#include "net/jwt.hpp"
+#include "proto/clock.hpp"
+#include "proto/codec.hpp"
+#include "proto/jwt.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/database.hpp"
 

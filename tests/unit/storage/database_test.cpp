@@ -1,6 +1,6 @@
 // Unit tests for storage/database: migrations, files, tracking, submit, end_session, audit,
 // transactions (PROTOCOL.md §5 "Abandoned-upload cleanup" and §11 "Cleanup").
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/database.hpp"
 #include "support.hpp"
 

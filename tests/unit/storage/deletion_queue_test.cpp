@@ -1,6 +1,6 @@
 // Unit tests for the durable deletion queue of storage/database (PROTOCOL.md §5: retried with
 // backoff up to cleanup.max_attempts, then marked failed and shown in metrics / admin API).
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/database.hpp"
 #include "support.hpp"
 

@@ -2,7 +2,7 @@
 // crash, restart finishes every queued deletion and handles sessions that were open at the crash as
 // disconnected", §11 "Sessions open at a crash or persisted at SIGTERM get their window counted from
 // the restart").
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 #include "storage/database.hpp"
 #include "support.hpp"
 

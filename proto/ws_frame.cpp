@@ -1,6 +1,6 @@
-#include "net/ws_frame.hpp"
+#include "proto/ws_frame.hpp"
 
-#include "net/utf8.hpp"
+#include "proto/utf8.hpp"
 
 #include <algorithm>
 #include <cstring>

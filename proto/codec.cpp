@@ -3,9 +3,9 @@
 // decode() is on the hot path (one call per client message), so it parses into a monotonic
 // arena backed by a stack buffer (no heap traffic for ordinary messages), looks fields up in
 // place, and copies out only the strings the typed message keeps.
-#include "net/codec.hpp"
+#include "proto/codec.hpp"
 
-#include "net/ws_frame.hpp"
+#include "proto/ws_frame.hpp"
 
 #include <array>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "net/multipart_reader.hpp"
+#include "proto/multipart_reader.hpp"
 
 #include <algorithm>
 #include <cctype>

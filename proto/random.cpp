@@ -1,4 +1,4 @@
-#include "net/random.hpp"
+#include "proto/random.hpp"
 
 #include <openssl/rand.h>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "net/jwt.hpp"
+#include "proto/jwt.hpp"
 
 #include <jwt.h>
 

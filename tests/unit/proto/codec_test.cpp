@@ -1,5 +1,5 @@
-// Unit tests for net/codec (PROTOCOL.md §1, §5, §11).
-#include "net/codec.hpp"
+// Unit tests for proto/codec (PROTOCOL.md §1, §5, §11).
+#include "proto/codec.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #pragma once
 // JSON <-> typed protocol messages (PROTOCOL.md §1, §5, §11). Pure code: no sockets, no actors.
-#include "actors/frame.hpp"
+#include "proto/frame.hpp"
 
 #include <boost/json.hpp>
 #include <optional>

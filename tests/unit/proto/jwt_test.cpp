@@ -1,4 +1,4 @@
-#include "net/jwt.hpp"
+#include "proto/jwt.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

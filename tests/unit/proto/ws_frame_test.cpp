@@ -1,4 +1,4 @@
-#include "net/ws_frame.hpp"
+#include "proto/ws_frame.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "net/clock.hpp"
+#include "proto/clock.hpp"
 
 #include <gtest/gtest.h>
 
