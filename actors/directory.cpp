@@ -153,15 +153,8 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         if (t == st.by_token.end()) return {};
         auto& e = st.sessions[t->second];
         if (e.user_id != uid) return {};  // someone else's token: treated as unknown
-        st.by_token.erase(t);
-        e.resume_token.clear();
-        // The resuming session inherits the place: reserve it now, before the old actor goes.
-        auto heir = caf::actor_cast<session_actor>(self->current_sender());
-        if (heir) {
-          st.reserved.insert(heir.address());
-          self->monitor(heir);
-        }
-        publish_counts(st);
+        // The token stays until the session itself takes the asker's connection (and registers
+        // its next token): an asker whose connection drops first leaves it working.
         return e.session;
       },
       [=](sweep_atom a) {

@@ -27,7 +27,7 @@ using directory_actor = caf::typed_actor<
     // session_id: the session has ended (only its own actor may say so).
     caf::reacts_to<unregister_atom, std::string>,
     // resume_token, user_id -> the session actor holding that token for that user, or an invalid
-    // actor. A token is handed out once; the asker inherits the session's place.
+    // actor. The session keeps its place; it checks the token again when asked to attach.
     caf::replies_to<lookup_atom, std::string, std::string>::with<session_actor>,
     // A new session asks for a place -> true once it has one (at once, or after waiting in the
     // queue, meanwhile told its 1-based position with queued_atom), false when the queue is full too (server.max_queue) or the server is stopping.

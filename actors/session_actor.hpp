@@ -1,7 +1,7 @@
 #pragma once
-// The session actor's typed interface: what the connection, the directory and other sessions may
-// send it. Its own header so that the directory (which holds session handles) and the session
-// (which holds the directory's) can both see it.
+// The session actor's typed interface: what its connection, the directory and another
+// connection's actor may send it. Its own header so that the directory (which holds session
+// handles) and the session (which holds the directory's) can both see it.
 #include "actors/atoms.hpp"
 #include "proto/codec.hpp"
 
@@ -10,39 +10,48 @@
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace tether {
 
+class client_link;
+using link_id = std::uint64_t;
+
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
-using takeover_atom = caf::atom_constant<caf::atom("takeover")>;
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
-using adopted_atom = caf::atom_constant<caf::atom("adopted")>;
-using declined_atom = caf::atom_constant<caf::atom("declined")>;
+using held_atom = caf::atom_constant<caf::atom("held")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
 
-// What a resumed session hands to the one resuming it.
-struct session_snapshot {
-  std::string session_id;
+// A connection that authenticated with a session's resume token asks that session's actor to
+// take it over (docs/architecture.md, "Resume"). The link is on hold: `held` is everything it
+// read before holding, in order, for the session to handle after `connected`.
+struct attach_request {
+  std::shared_ptr<client_link> link;
   std::string user_id;
+  std::string resume_token;
+  std::vector<codec::client_message> held;
+  boost::json::value connect_ref;  // the `connect` that asked for the resume, if any
 };
 
 using session_actor = caf::typed_actor<
-    // From the connection: a decoded message, a refused frame, a control frame (activity), and
-    // the end of the socket (code, by_server: the server closed it for a violation or a limit).
-    caf::reacts_to<codec::client_message>,
-    caf::reacts_to<codec::decode_error>,
-    caf::reacts_to<activity_atom>,
-    caf::reacts_to<closed_atom, std::uint16_t, bool>,
+    // From the connection, each tagged with the link it came from: a decoded message, a refused
+    // frame, a control frame (activity), and the end of the socket (code, by_server: the server
+    // closed it for a violation or a limit).
+    caf::reacts_to<link_id, codec::client_message>,
+    caf::reacts_to<link_id, codec::decode_error>,
+    caf::reacts_to<activity_atom, link_id>,
+    caf::reacts_to<closed_atom, link_id, std::uint16_t, bool>,
+    // From the connection after client_link::hold(): nothing more comes from it until rebind.
+    caf::reacts_to<held_atom, link_id>,
     // From the directory: the stale sweep, and the position while waiting for a place.
     caf::reacts_to<sweep_atom>,
     caf::reacts_to<queued_atom, std::int64_t>,
-    // From a session resuming this one (the heir): hand over the snapshot, but keep the session
-    // until the heir answers: adopted (it owns the session now: quit) or declined (its request
-    // timed out: end the session). An heir that goes away first counts as declined (monitored).
-    caf::replies_to<takeover_atom>::with<session_snapshot>,
-    caf::reacts_to<adopted_atom>,
-    caf::reacts_to<declined_atom>,
+    // From another connection's actor: take over this connection -> true when this session now
+    // owns it (it answered `connected`, resumed), false when it is not resumable with that token.
+    caf::replies_to<attach_atom, attach_request>::with<bool>,
     // Close with 1001 and persist for resume; -> true once persisted.
     // (Its timers are not messages: see actors/timer.hpp.)
     caf::replies_to<shutdown_atom>::with<bool>>;
@@ -51,4 +60,4 @@ using session_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::client_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::codec::decode_error)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::session_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::attach_request)

@@ -2,10 +2,12 @@
 //
 // The input is the message text as is (decode() is documented for UTF-8-checked text, but
 // Boost.JSON checks UTF-8 again, so arbitrary bytes are fair game). Checks:
-//  - a client_message obeys §11: ids set are valid_id / valid_user_id, file_ids has at most
-//    1000 entries and no duplicates, tokens are 1..8192 bytes, fields a type does not use are
-//    empty, ref is null, a string or an integer; and it agrees with an independent parse of the
-//    same text (type name, ids and tokens as sent, snake_case winning over camelCase);
+//  - a client_message is the alternative its wire type names (type_name), and obeys §11: ids
+//    set are valid_id / valid_user_id, a file message's file_id is set, file_ids has at most
+//    1000 entries and no duplicates, tokens are 1..8192 bytes, ref (ref_of) is null, a string
+//    or an integer (fields a type does not use have no place in its struct); and it agrees with
+//    an independent parse of the same text (type name, ids and tokens as sent, snake_case
+//    winning over camelCase, file_ids empty when absent or null);
 //  - a decode_error has a non-empty message, a code decode() can produce, a field when the code
 //    is invalid_field, and a ref that is null, a string or an integer;
 //  - error_frame(code, message, ref) of the result is one unmasked FIN text frame whose payload
@@ -18,9 +20,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 namespace json = boost::json;
 using namespace tether::codec;
@@ -101,40 +107,86 @@ void check_same_string(const std::optional<std::string>& got, const json::object
              "%s decoded as \"%.60s\" but the message says otherwise", name, got->c_str());
 }
 
-void check_message(const client_message& m, std::string_view text) {
-  auto id = [](const std::optional<std::string>& s, const char* name) {
-    if (s) FUZZ_CHECK(valid_id(*s), "%s \"%.60s\" is not a valid id", name, s->c_str());
-  };
-  auto token = [](const std::optional<std::string>& s, const char* name) {
-    if (s) FUZZ_CHECK(!s->empty() && s->size() <= 8192, "%s of %zu bytes", name, s->size());
-  };
-  if (m.user_id)
-    FUZZ_CHECK(valid_user_id(*m.user_id), "user_id \"%.60s\" invalid", m.user_id->c_str());
-  id(m.file_id, "file_id");
-  id(m.post_id, "post_id");
-  id(m.draft_id, "draft_id");
-  token(m.token, "token");
-  token(m.resume_token, "resume_token");
-  if (m.file_ids) {
-    FUZZ_CHECK(m.file_ids->size() <= 1000, "%zu file_ids", m.file_ids->size());
-    std::set<std::string> seen;
-    for (const std::string& f : *m.file_ids) {
-      FUZZ_CHECK(valid_id(f), "file_ids entry \"%.60s\" invalid", f.c_str());
-      FUZZ_CHECK(seen.insert(f).second, "duplicate file_id \"%.60s\"", f.c_str());
-    }
-  }
-  FUZZ_CHECK(ref_shape_ok(m.ref), "ref of kind %d", static_cast<int>(m.ref.kind()));
+void check_same_string(const std::string& got, const json::object& o, const char* name,
+                       const char* alias = nullptr) {
+  check_same_string(std::optional<std::string>(got), o, name, alias);
+}
 
-  // Fields by type.
-  bool conn = m.type == msg_type::connect, reg = m.type == msg_type::register_files;
-  bool file = m.type == msg_type::file_uploaded || m.type == msg_type::file_removed;
-  FUZZ_CHECK(conn || reg || !m.token, "token on %s", to_string(m.type));
-  FUZZ_CHECK(conn || reg || !m.resume_token, "resume_token on %s", to_string(m.type));
-  FUZZ_CHECK(conn || reg || !m.user_id, "user_id on %s", to_string(m.type));
-  FUZZ_CHECK(reg || !m.file_ids, "file_ids on %s", to_string(m.type));
-  FUZZ_CHECK(reg || !m.draft_id, "draft_id on %s", to_string(m.type));
-  FUZZ_CHECK(file == m.file_id.has_value(), "file_id presence wrong on %s", to_string(m.type));
-  FUZZ_CHECK(m.type == msg_type::post_submitted || !m.post_id, "post_id on %s", to_string(m.type));
+void check_id(const std::optional<std::string>& s, const char* name) {
+  if (s) FUZZ_CHECK(valid_id(*s), "%s \"%.60s\" is not a valid id", name, s->c_str());
+}
+void check_user_id(const std::optional<std::string>& s) {
+  if (s) FUZZ_CHECK(valid_user_id(*s), "user_id \"%.60s\" invalid", s->c_str());
+}
+void check_token(const std::optional<std::string>& s, const char* name) {
+  if (s) FUZZ_CHECK(!s->empty() && s->size() <= 8192, "%s of %zu bytes", name, s->size());
+}
+
+// file_ids: at most 1000 valid ids, no duplicates, the distinct ids of what was sent (empty
+// when the field is absent or null).
+void check_file_ids(const std::vector<std::string>& ids, const json::object& o) {
+  FUZZ_CHECK(ids.size() <= 1000, "%zu file_ids", ids.size());
+  std::set<std::string> seen;
+  for (const std::string& f : ids) {
+    FUZZ_CHECK(valid_id(f), "file_ids entry \"%.60s\" invalid", f.c_str());
+    FUZZ_CHECK(seen.insert(f).second, "duplicate file_id \"%.60s\"", f.c_str());
+  }
+  const json::value* v = lookup(o, "file_ids", "fileIds");
+  if (!v) {
+    FUZZ_CHECK(ids.empty(), "%zu file_ids decoded from nothing", ids.size());
+    return;
+  }
+  FUZZ_CHECK(v->is_array(), "file_ids decoded from a non-array");
+  std::set<std::string> sent;
+  for (const json::value& e : v->get_array()) {
+    FUZZ_CHECK(e.is_string(), "file_ids held a non-string");
+    sent.insert(std::string(e.get_string()));
+  }
+  FUZZ_CHECK(sent == seen, "%zu distinct ids sent, %zu decoded (or different ones)", sent.size(),
+             ids.size());
+}
+
+// The fields of each type, against §11 and against the independent parse `o`.
+struct field_checks {
+  const json::object& o;
+
+  void operator()(const connect_msg& m) const {
+    check_token(m.token, "token");
+    check_token(m.resume_token, "resume_token");
+    check_user_id(m.user_id);
+    check_same_string(m.token, o, "token");
+    check_same_string(m.resume_token, o, "resume_token");
+    check_same_string(m.user_id, o, "user_id", "userId");
+  }
+  void operator()(const register_msg& m) const {
+    check_token(m.token, "token");
+    check_token(m.resume_token, "resume_token");
+    check_user_id(m.user_id);
+    check_id(m.draft_id, "draft_id");
+    check_file_ids(m.file_ids, o);
+    check_same_string(m.token, o, "token");
+    check_same_string(m.resume_token, o, "resume_token");
+    check_same_string(m.user_id, o, "user_id", "userId");
+    check_same_string(m.draft_id, o, "draft_id");
+  }
+  void file(const std::string& file_id) const {
+    // Required: a file message always has one.
+    FUZZ_CHECK(valid_id(file_id), "file_id \"%.60s\" is not a valid id", file_id.c_str());
+    check_same_string(file_id, o, "file_id", "fileId");
+  }
+  void operator()(const file_uploaded_msg& m) const { file(m.file_id); }
+  void operator()(const file_removed_msg& m) const { file(m.file_id); }
+  void operator()(const post_submitted_msg& m) const {
+    check_id(m.post_id, "post_id");
+    check_same_string(m.post_id, o, "post_id", "postId");
+  }
+  void operator()(const ping_msg&) const {}
+  void operator()(const before_disconnect_msg&) const {}
+};
+
+void check_message(const client_message& m, std::string_view text) {
+  const json::value& mref = ref_of(m);
+  FUZZ_CHECK(ref_shape_ok(mref), "ref of kind %d", static_cast<int>(mref.kind()));
 
   // Against an independent parse of the same text.
   json::error_code ec;
@@ -142,28 +194,13 @@ void check_message(const client_message& m, std::string_view text) {
   FUZZ_CHECK(!ec, "decoded, but the text does not parse: %s", ec.message().c_str());
   const json::object* o = doc.if_object();
   FUZZ_CHECK(o, "decoded, but the text is not an object");
+  // The alternative is the one the type names (fields by type then follow from the struct).
   const json::value* type = lookup(*o, "type");
-  FUZZ_CHECK(type && type->is_string() && std::string_view(type->get_string()) == to_string(m.type),
-             "type differs from %s", to_string(m.type));
-  check_same_string(m.token, *o, "token");
-  check_same_string(m.resume_token, *o, "resume_token");
-  check_same_string(m.user_id, *o, "user_id", "userId");
-  check_same_string(m.file_id, *o, "file_id", "fileId");
-  check_same_string(m.post_id, *o, "post_id", "postId");
-  check_same_string(m.draft_id, *o, "draft_id");
-  if (m.file_ids) {
-    const json::value* v = lookup(*o, "file_ids", "fileIds");
-    FUZZ_CHECK(v && v->is_array(), "file_ids decoded from nothing");
-    std::set<std::string> sent;
-    for (const json::value& e : v->get_array()) {
-      FUZZ_CHECK(e.is_string(), "file_ids held a non-string");
-      sent.insert(std::string(e.get_string()));
-    }
-    FUZZ_CHECK(sent.size() == m.file_ids->size(), "%zu distinct ids sent, %zu decoded",
-               sent.size(), m.file_ids->size());
-  }
+  FUZZ_CHECK(type && type->is_string() && std::string_view(type->get_string()) == type_name(m),
+             "type differs from %s", type_name(m));
+  std::visit(field_checks{*o}, m);
   const json::value* ref = lookup(*o, "ref");
-  FUZZ_CHECK(ref ? json::serialize(*ref) == json::serialize(m.ref) : m.ref.is_null(),
+  FUZZ_CHECK(ref ? json::serialize(*ref) == json::serialize(mref) : mref.is_null(),
              "ref differs from the message");
 }
 
@@ -185,7 +222,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_message(*m, text);
     // Any error code may answer a valid message (forbidden, rate_limited, ...): vary it.
     check_error_frame(static_cast<err>(size % (static_cast<std::size_t>(err::internal) + 1)),
-                      to_string(m->type), m->ref);
+                      type_name(*m), ref_of(*m));
   } else {
     const decode_error& e = std::get<decode_error>(d);
     check_error(e);

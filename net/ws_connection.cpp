@@ -18,6 +18,12 @@ constexpr std::size_t read_chunk = 64 * 1024;
 // How long a closing connection waits for the peer's close before dropping the socket.
 constexpr auto close_linger = std::chrono::seconds(2);
 constexpr std::size_t tls_read_chunk = 4096;
+// While on hold (a resume hand-over: one actor round trip and one commit) the connection keeps
+// what it reads. The session's rate limit bounds what a client can send meanwhile; past this many
+// the client is flooding, and the connection closes (1008) rather than buffer without bound.
+constexpr std::size_t max_held_inbound = 256;
+
+std::atomic<link_id> next_link_id{1};
 
 const frame& ping_frame() {
   static const frame f = std::make_shared<const std::string>(ws::encode(ws::opcode::ping, ""));
@@ -29,7 +35,7 @@ const frame& ping_frame() {
 template <class Stream>
 ws_connection<Stream>::ws_connection(socket_type socket, std::string leftover, limits lim, std::function<void()> on_gone)
     : socket_(std::move(socket)), leftover_(std::move(leftover)), limits_(lim), on_gone_(std::move(on_gone)),
-      reader_(lim.max_message_bytes) {
+      reader_(lim.max_message_bytes), id_(next_link_id.fetch_add(1, std::memory_order_relaxed)) {
   ++live().connections;
 }
 
@@ -122,17 +128,17 @@ void ws_connection<Stream>::dispatch(ws::event& e) {
   switch (e.kind) {
     case ws::event::text:
       if (reported_) return;
-      std::visit([this](auto&& m) { caf::anon_send(session_, std::move(m)); }, codec::decode(e.payload));
+      std::visit([this](auto&& m) { deliver(std::move(m)); }, codec::decode(e.payload));
       return;
     case ws::event::binary:
-      if (!reported_) caf::anon_send(session_, codec::binary_frame_error());
+      if (!reported_) deliver(codec::binary_frame_error());
       return;
     case ws::event::ping:
-      enqueue(std::make_shared<const std::string>(ws::encode(ws::opcode::pong, e.payload)), false);
-      if (!reported_) caf::anon_send(session_, activity_atom::value);
+      enqueue(std::make_shared<const std::string>(ws::encode(ws::opcode::pong, e.payload)), limit::none);
+      if (!reported_) deliver(activity_atom::value);
       return;
     case ws::event::pong:
-      if (!reported_) caf::anon_send(session_, activity_atom::value);
+      if (!reported_) deliver(activity_atom::value);
       return;
     case ws::event::close: {
       // Echo the peer's code (RFC 6455 §5.5.1), then report the close as the client's.
@@ -152,28 +158,89 @@ template <class Stream>
 void ws_connection<Stream>::report_closed(std::uint16_t code, bool by_server) {
   if (reported_) return;
   reported_ = true;
-  if (session_) caf::anon_send(session_, closed_atom::value, code, by_server);
-  session_ = nullptr;
+  deliver(closed_report{code, by_server});
+}
+
+template <class Stream>
+void ws_connection<Stream>::deliver(inbound item) {
+  if (holding_) {
+    bool is_close = std::holds_alternative<closed_report>(item);
+    if (std::holds_alternative<activity_atom>(item) && !held_.empty() &&
+        std::holds_alternative<activity_atom>(held_.back()))
+      return;  // one pending activity says it all
+    if (held_.size() >= max_held_inbound && !is_close) {
+      report_closed(1008, true);
+      close(1008, "too many messages during a resume");
+      return;
+    }
+    held_.push_back(std::move(item));
+    return;
+  }
+  if (session_) deliver_to(session_, item);
+  if (reported_) session_ = nullptr;  // the close was the last word: don't keep the actor alive
+}
+
+template <class Stream>
+void ws_connection<Stream>::deliver_to(const session_actor& to, inbound& item) {
+  std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, activity_atom>)
+          caf::anon_send(to, activity_atom::value, id_);
+        else if constexpr (std::is_same_v<T, closed_report>)
+          caf::anon_send(to, closed_atom::value, id_, x.code, x.by_server);
+        else
+          caf::anon_send(to, id_, std::move(x));
+      },
+      item);
+}
+
+template <class Stream>
+void ws_connection<Stream>::hold() {
+  net::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+    if (!self->session_) return;  // closed and reported already: the actor knows
+    self->holding_ = true;
+    caf::anon_send(self->session_, held_atom::value, self->id_);
+  });
+}
+
+template <class Stream>
+void ws_connection<Stream>::rebind(session_actor to) {
+  net::dispatch(socket_.get_executor(), [self = this->shared_from_this(), to = std::move(to)]() mutable {
+    self->holding_ = false;
+    auto held = std::move(self->held_);
+    self->held_.clear();
+    self->held_.shrink_to_fit();
+    self->session_ = std::move(to);
+    for (auto& item : held) self->deliver_to(self->session_, item);
+    if (self->reported_) self->session_ = nullptr;
+  });
 }
 
 // ---- writing ----
 
 template <class Stream>
-void ws_connection<Stream>::send(frame f) { enqueue(std::move(f), true); }
+send_result ws_connection<Stream>::send(frame f, delivery d) {
+  return enqueue(std::move(f), d == delivery::droppable ? limit::droppable : limit::must);
+}
 
 template <class Stream>
-void ws_connection<Stream>::ping() { enqueue(ping_frame(), false); }
+void ws_connection<Stream>::ping() { enqueue(ping_frame(), limit::none); }
 
 template <class Stream>
-void ws_connection<Stream>::enqueue(frame f, bool counts_toward_limit) {
+send_result ws_connection<Stream>::enqueue(frame f, limit l) {
   bool overflow = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (close_queued_) return;
-    if (counts_toward_limit && queued_bytes_ + f->size() > limits_.max_outbound_bytes)
+    if (close_queued_) return send_result::closed;
+    // A droppable frame gives way at half the limit, so that the frames that must arrive still
+    // have room behind it.
+    if (l == limit::droppable && queued_bytes_ + f->size() > limits_.max_outbound_bytes / 2)
+      return send_result::dropped;
+    if (l != limit::none && queued_bytes_ + f->size() > limits_.max_outbound_bytes)
       overflow = true;
     else if (!push_locked(std::move(f)))
-      return;
+      return send_result::queued;
   }
   if (overflow) {
     // A slow reader: nothing else waits for it (§8). Reported as a server-side close (1008).
@@ -181,9 +248,10 @@ void ws_connection<Stream>::enqueue(frame f, bool counts_toward_limit) {
       self->report_closed(1008, true);
       self->close(1008, "outbound queue limit");
     });
-    return;
+    return send_result::closed;
   }
   schedule_write();
+  return send_result::queued;
 }
 
 template <class Stream>

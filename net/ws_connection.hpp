@@ -4,6 +4,7 @@
 // session's pre-framed frames, coalescing everything queued into one gather write.
 #include "actors/client_link.hpp"
 #include "actors/session_actor.hpp"
+#include "proto/codec.hpp"
 #include "proto/ws_frame.hpp"
 
 #include <boost/asio.hpp>
@@ -13,6 +14,7 @@
 
 #include <functional>
 #include <mutex>
+#include <variant>
 #include <vector>
 
 namespace tether {
@@ -36,9 +38,12 @@ public:
 
   void start(session_actor session);
 
-  void send(frame f) override;
+  link_id id() const override { return id_; }
+  send_result send(frame f, delivery d) override;
   void ping() override;
   void close(std::uint16_t code, const std::string& reason) override;
+  void hold() override;
+  void rebind(session_actor to) override;
 
 private:
   void do_read();
@@ -47,7 +52,16 @@ private:
   static constexpr bool is_tls = !std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
   void consume(const char* data, std::size_t size);
   void dispatch(ws::event& e);
-  void enqueue(frame f, bool counts_toward_limit);
+  // What the connection tells its actor, kept in order while on hold.
+  struct closed_report {
+    std::uint16_t code;
+    bool by_server;
+  };
+  using inbound = std::variant<codec::client_message, codec::decode_error, activity_atom, closed_report>;
+  void deliver(inbound item);
+  void deliver_to(const session_actor& to, inbound& item);
+  enum class limit { must, droppable, none };  // how the outbound byte limit applies
+  send_result enqueue(frame f, limit l);
   bool push_locked(frame f);
   void schedule_write();
   void do_write();
@@ -62,8 +76,11 @@ private:
   limits limits_;
   std::function<void()> on_gone_;
   ws::frame_reader reader_;
-  session_actor session_;           // released once the close is reported
+  const link_id id_;
+  session_actor session_;        // strand only; released once the close is reported
   bool reported_ = false;        // strand only
+  bool holding_ = false;         // strand only: between hold() and rebind()
+  std::vector<inbound> held_;    // strand only
 
   std::mutex mutex_;             // guards the fields below: send() comes from actor threads
   std::vector<frame> queue_;

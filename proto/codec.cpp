@@ -169,50 +169,66 @@ private:
 
 // ---- message types ------------------------------------------------------------------------
 
+// Each reader takes the fields its type uses; fields of other types are ignored.
+client_message read_connect(field_reader& r) {
+  connect_msg m;
+  m.token = r.token("token");
+  m.resume_token = r.token("resume_token");
+  m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
+  return m;
+}
+client_message read_register(field_reader& r) {
+  register_msg m;
+  m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
+  m.file_ids = r.file_ids().value_or(std::vector<std::string>{});
+  m.draft_id = r.id("draft_id", {}, /*user=*/false, /*required=*/false);
+  m.token = r.token("token");
+  m.resume_token = r.token("resume_token");
+  return m;
+}
+template <class Msg>
+client_message read_file_id(field_reader& r) {
+  Msg m;
+  m.file_id = r.id("file_id", "fileId", /*user=*/false, /*required=*/true).value_or("");
+  return m;
+}
+client_message read_post_submitted(field_reader& r) {
+  post_submitted_msg m;
+  m.post_id = r.id("post_id", "postId", /*user=*/false, /*required=*/false);
+  return m;
+}
+template <class Msg>
+client_message read_no_fields(field_reader&) {
+  return Msg{};
+}
+
 struct type_entry {
   std::string_view name;
-  msg_type type;
+  client_message (*read)(field_reader&);
 };
 constexpr type_entry implemented_types[] = {
-    {"connect", msg_type::connect},
-    {"register", msg_type::register_files},
-    {"file_uploaded", msg_type::file_uploaded},
-    {"file_removed", msg_type::file_removed},
-    {"post_submitted", msg_type::post_submitted},
-    {"ping", msg_type::ping},
-    {"before_disconnect", msg_type::before_disconnect},
+    {"connect", read_connect},
+    {"register", read_register},
+    {"file_uploaded", read_file_id<file_uploaded_msg>},
+    {"file_removed", read_file_id<file_removed_msg>},
+    {"post_submitted", read_post_submitted},
+    {"ping", read_no_fields<ping_msg>},
+    {"before_disconnect", read_no_fields<before_disconnect_msg>},
 };
 constexpr std::string_view planned_types[] = {
     "join_room", "leave_room", "publish", "watch_rooms", "unwatch_rooms", "subscribe",
     "unsubscribe", "message", "message_read", "typing", "history",
 };
 
-void fill(client_message& m, field_reader& r) {
-  switch (m.type) {
-    case msg_type::connect:
-      m.token = r.token("token");
-      m.resume_token = r.token("resume_token");
-      m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
-      break;
-    case msg_type::register_files:
-      m.user_id = r.id("user_id", "userId", /*user=*/true, /*required=*/false);
-      m.file_ids = r.file_ids();
-      m.draft_id = r.id("draft_id", {}, /*user=*/false, /*required=*/false);
-      m.token = r.token("token");
-      m.resume_token = r.token("resume_token");
-      break;
-    case msg_type::file_uploaded:
-    case msg_type::file_removed:
-      m.file_id = r.id("file_id", "fileId", /*user=*/false, /*required=*/true);
-      break;
-    case msg_type::post_submitted:
-      m.post_id = r.id("post_id", "postId", /*user=*/false, /*required=*/false);
-      break;
-    case msg_type::ping:
-    case msg_type::before_disconnect:
-      break;
-  }
-}
+struct type_name_of {
+  const char* operator()(const connect_msg&) const { return "connect"; }
+  const char* operator()(const register_msg&) const { return "register"; }
+  const char* operator()(const file_uploaded_msg&) const { return "file_uploaded"; }
+  const char* operator()(const file_removed_msg&) const { return "file_removed"; }
+  const char* operator()(const post_submitted_msg&) const { return "post_submitted"; }
+  const char* operator()(const ping_msg&) const { return "ping"; }
+  const char* operator()(const before_disconnect_msg&) const { return "before_disconnect"; }
+};
 
 decode_error make_error(err code, std::string message, const json::value* ref = nullptr,
                         std::string field = {}) {
@@ -228,37 +244,7 @@ decode_error make_error(err code, std::string message, const json::value* ref = 
 
 // ---- public API ---------------------------------------------------------------------------
 
-const char* to_string(err code) {
-  switch (code) {
-    case err::bad_json: return "bad_json";
-    case err::unsupported_frame: return "unsupported_frame";
-    case err::unknown_type: return "unknown_type";
-    case err::invalid_field: return "invalid_field";
-    case err::unauthorized: return "unauthorized";
-    case err::forbidden: return "forbidden";
-    case err::not_found: return "not_found";
-    case err::rate_limited: return "rate_limited";
-    case err::room_full: return "room_full";
-    case err::capacity: return "capacity";
-    case err::conflict: return "conflict";
-    case err::too_large: return "too_large";
-    case err::internal: return "internal";
-  }
-  return "internal";
-}
-
-const char* to_string(msg_type type) {
-  switch (type) {
-    case msg_type::connect: return "connect";
-    case msg_type::register_files: return "register";
-    case msg_type::file_uploaded: return "file_uploaded";
-    case msg_type::file_removed: return "file_removed";
-    case msg_type::post_submitted: return "post_submitted";
-    case msg_type::ping: return "ping";
-    case msg_type::before_disconnect: return "before_disconnect";
-  }
-  return "unknown";
-}
+const char* type_name(const client_message& m) { return std::visit(type_name_of{}, m); }
 
 bool counts_as_bad_frame(err code) {
   return code == err::bad_json || code == err::unsupported_frame || code == err::unknown_type ||
@@ -299,11 +285,10 @@ decoded decode(std::string_view text) {
     return make_error(err::invalid_field, "ref must be a string or an integer", nullptr, "ref");
 
   std::string_view type = as_view(*type_s);
-  client_message m;
-  bool known = false;
+  const type_entry* entry = nullptr;
   for (const type_entry& t : implemented_types)
-    if (t.name == type) { m.type = t.type; known = true; break; }
-  if (!known) {
+    if (t.name == type) { entry = &t; break; }
+  if (!entry) {
     for (std::string_view p : planned_types)
       if (p == type)
         return make_error(err::unknown_type, std::string(type) + " is not supported by this server yet",
@@ -316,27 +301,15 @@ decoded decode(std::string_view text) {
   }
 
   field_reader r(*obj);
-  fill(m, r);
+  client_message m = entry->read(r);
   if (r.failed()) return make_error(err::invalid_field, std::move(r.message()), echo, r.field());
-  if (ref) m.ref = json::value(*ref, json::storage_ptr());  // out of the arena
+  if (ref) std::visit([&](message_base& b) { b.ref = json::value(*ref, json::storage_ptr()); }, m);  // out of the arena
   return m;
 }
 
 frame to_frame(const json::object& message) {
   std::string payload = json::serialize(message);
   return std::make_shared<const std::string>(ws::encode(ws::opcode::text, payload));
-}
-
-frame error_frame(err code, std::string_view message, const json::value& ref) {
-  unsigned char buf[1024];
-  json::monotonic_resource arena(buf, sizeof buf);
-  json::object o{json::storage_ptr(&arena)};
-  o.reserve(4);
-  o.emplace("type", "error");
-  o.emplace("code", to_string(code));
-  o.emplace("message", json::string_view(message.data(), message.size()));
-  if (!ref.is_null()) o.emplace("ref", ref);
-  return to_frame(o);
 }
 
 }  // namespace tether::codec

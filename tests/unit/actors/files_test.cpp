@@ -63,7 +63,7 @@ TEST_F(Files, FileUploadedIsAckedOnlyAfterTheCommit) {
   add_file("f1");
   auto a = open_session();
   auto sid = a.session_id();
-  caf::anon_send(a.actor, std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f1","ref":"u1"})")));
+  a.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f1","ref":"u1"})")));
   // Step the scheduler one job at a time: when the ack shows up, a second connection (which
   // sees committed rows only) must already see the tracked row.
   bool acked = false;
@@ -87,7 +87,7 @@ TEST_F(Files, RegisteredIsSentOnlyAfterTheCommit) {
   add_file("f1");
   auto a = open_session();
   auto sid = a.session_id();
-  caf::anon_send(a.actor, std::get<codec::client_message>(codec::decode(R"({"type":"register","file_ids":["f1"]})")));
+  a.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"register","file_ids":["f1"]})")));
   bool answered = false;
   for (int i = 0; i < 1000 && !answered; ++i) {
     if (!sched->try_run_once()) break;

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -63,10 +64,20 @@ inline strings str_list(const json::value& v) {
   return out;
 }
 
-// The socket side of a session, recording what the session asked of it.
+// The socket side of a session, recording what the session asked of it. Like the real
+// connection, it tags what it hands its actor with its id, keeps it while on hold and hands it to
+// whichever actor it was rebound to.
 class fake_link : public client_link {
  public:
-  void send(frame f) override { frames.push_back(payload_of(*f)); }
+  fake_link() : id_(next_id()++) {}
+
+  link_id id() const override { return id_; }
+  send_result send(frame f, delivery d) override {
+    if (closed) return send_result::closed;
+    if (d == delivery::droppable && refuse_droppable) return send_result::dropped;
+    frames.push_back(payload_of(*f));
+    return send_result::queued;
+  }
   void ping() override { ++pings; }
   void close(std::uint16_t code, const std::string& reason) override {
     ++close_calls;
@@ -75,6 +86,43 @@ class fake_link : public client_link {
     close_code = code;
     close_reason = reason;
   }
+  void hold() override {
+    if (gone) return;  // closed and reported already, like the real connection
+    holding = true;
+    caf::anon_send(target, held_atom::value, id_);
+  }
+  void rebind(session_actor to) override {
+    holding = false;
+    target = std::move(to);
+    ++rebinds;
+    auto kept = std::move(pending);
+    pending.clear();
+    for (auto& deliver : kept) deliver();
+  }
+
+  // What the connection would hand its actor (call run() after).
+  template <class... Ts>
+  void tell(Ts... xs) {
+    auto deliver = [this, xs...] { caf::anon_send(target, xs...); };
+    if (holding)
+      pending.push_back(deliver);
+    else
+      deliver();
+  }
+  void tell_message(codec::client_message m) { tell(id_, std::move(m)); }
+  void tell_error(codec::decode_error e) { tell(id_, std::move(e)); }
+  void tell_activity() { tell(activity_atom::value, id_); }
+  void tell_closed(std::uint16_t code, bool by_server) {
+    tell(closed_atom::value, id_, code, by_server);
+    gone = true;
+  }
+
+  session_actor target;  // the actor this connection talks to
+  bool holding = false;
+  bool gone = false;
+  bool refuse_droppable = false;
+  int rebinds = 0;
+  std::vector<std::function<void()>> pending;
 
   std::vector<json::object> of_type(const std::string& type) const {
     std::vector<json::object> out;
@@ -99,6 +147,11 @@ class fake_link : public client_link {
   }
 
   std::vector<json::object> frames;
+  const link_id id_;
+  static link_id& next_id() {
+    static link_id n = 1;
+    return n;
+  }
   int pings = 0;
   int close_calls = 0;
   bool closed = false;
@@ -153,7 +206,8 @@ class raw_sqlite {
   sqlite3* h_ = nullptr;
 };
 
-// A session under test: the actor and the link it writes to.
+// A session under test: the actor its connection started with, and the link. After a resume the
+// link talks to the resumed session's actor (link->target), and `actor` has quit.
 struct test_session {
   session_actor actor;
   std::shared_ptr<fake_link> link;
@@ -268,6 +322,7 @@ class actor_test : public ::testing::Test {
     auto link = std::make_shared<fake_link>();
     start.link = link;
     auto a = spawn_session(*sys, deps(), std::move(start));
+    link->target = a;
     to_kill.push_back(caf::actor_cast<caf::actor>(a));
     run();
     return test_session{a, link};
@@ -291,30 +346,29 @@ class actor_test : public ::testing::Test {
 
   // ---- talking to a session ----
 
-  // Decodes `text` like the connection would and hands the result to the session, then runs.
-  void send_json(const session_actor& session, const std::string& text) {
+  // Decodes `text` like the connection would and hands the result to its actor, then runs.
+  void send_json(const test_session& ts, const std::string& text) {
     auto d = codec::decode(text);
     if (auto* m = std::get_if<codec::client_message>(&d))
-      caf::anon_send(session, *m);
+      ts.link->tell_message(std::move(*m));
     else
-      caf::anon_send(session, std::get<codec::decode_error>(d));
+      ts.link->tell_error(std::get<codec::decode_error>(d));
     run();
   }
-  void send_json(const test_session& ts, const std::string& text) { send_json(ts.actor, text); }
 
   void send_bad_frame(const test_session& ts, codec::err code = codec::err::bad_json) {
     codec::decode_error e;
     e.code = code;
     e.message = "bad frame";
-    caf::anon_send(ts.actor, e);
+    ts.link->tell_error(e);
     run();
   }
   void pong(const test_session& ts) {
-    caf::anon_send(ts.actor, activity_atom::value);
+    ts.link->tell_activity();
     run();
   }
   void drop(const test_session& ts, std::uint16_t code = 1006, bool by_server = false) {
-    caf::anon_send(ts.actor, closed_atom::value, code, by_server);
+    ts.link->tell_closed(code, by_server);
     run();
   }
 

@@ -19,30 +19,6 @@ class Resume : public actor_test {
     drop(a);
     return a;
   }
-
-  // Spawns a session of `user` resuming with `token`, then runs the actors one message at a time
-  // until `old` is the next to run with the heir's takeover request at the head of its mailbox:
-  // the hand-over has been asked for and not answered yet.
-  test_session resume_until_takeover_waits(const test_session& old, const std::string& user,
-                                           const std::string& token) {
-    session_start start;
-    start.user = jwt::claims{user, unix_ms() / 1000 + 3600, "", false};
-    start.resume_token = token;
-    auto link = std::make_shared<fake_link>();
-    start.link = link;
-    auto heir = spawn_session(*sys, deps(), std::move(start));
-    to_kill.push_back(caf::actor_cast<caf::actor>(heir));
-    auto* target = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(old.actor));
-    for (int step = 0; step < 1000 && sched->has_job(); ++step) {
-      if (sched->jobs.front() == target) {
-        auto* head = sched->next_job<caf::scheduled_actor>().mailbox().peek();
-        if (head && head->content().match_elements<takeover_atom>()) return test_session{heir, link};
-      }
-      sched->run_once();
-    }
-    ADD_FAILURE() << "the takeover request never reached the old session";
-    return test_session{heir, link};
-  }
 };
 
 TEST_F(Resume, ADropKeepsTheSessionDetached) {
@@ -200,72 +176,6 @@ TEST_F(Resume, ASessionEndedInSqliteIsNotResumed) {
   EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 1);
 }
 
-TEST_F(Resume, AnHeirThatEndsBeforeTheHandOverEndsTheSession) {
-  // The old actor has answered the takeover and the heir ends (20 bad frames) before the snapshot
-  // reaches it: the session must still be ended once, not left tracked until the next restart.
-  s.session.resume_window_ms = 600000;  // only the hand-over can end it within this test
-  auto a = dropped_session("alice", {"f1"});
-  auto sid = a.session_id();
-  auto heir = resume_until_takeover_waits(a, "alice", a.resume_token());
-  for (int i = 0; i < 20; ++i) {
-    codec::decode_error e;
-    e.code = codec::err::bad_json;
-    e.message = "bad frame";
-    caf::anon_send(heir.actor, e);
-  }
-  run();
-  ASSERT_TRUE(heir.link->closed);
-  EXPECT_EQ(heir.link->close_code, 1008);
-  EXPECT_EQ(heir.link->count("connected"), 0u);
-  EXPECT_EQ(closed_reasons(sid), strings{"closed"}) << "the session was orphaned";
-  EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
-  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
-  advance(5000ms);
-  EXPECT_EQ(closed_reasons(sid), strings{"closed"});  // exactly once
-}
-
-TEST_F(Resume, ATakeoverTimeoutEndsTheOldSessionBeforeAFreshOneOpens) {
-  // The heir's 5 s takeover request times out while the old actor is still alive (its reply comes
-  // too late to count): the heir opens a fresh session, so the old one must end, not linger.
-  s.session.resume_window_ms = 600000;
-  auto a = dropped_session("alice", {"f1"});
-  auto sid = a.session_id();
-  auto heir = resume_until_takeover_waits(a, "alice", a.resume_token());
-  sched->advance_time(std::chrono::seconds(5));  // the heir's timeout queues behind the takeover
-  run();
-  auto c = heir.connected();
-  EXPECT_EQ(c.at("resumed"), false);
-  EXPECT_NE(heir.session_id(), sid);
-  EXPECT_EQ(closed_reasons(sid), strings{"closed"}) << "the old session was orphaned";
-  EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_TRUE(audit_of("session_resumed").empty());
-  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 1);
-  EXPECT_FALSE(heir.link->closed);
-}
-
-TEST_F(Resume, AnHeirThatEndsAfterAdoptingEndsTheInheritedSession) {
-  // From the snapshot on, the heir owns the session: its own end is the session's end.
-  s.session.resume_window_ms = 600000;
-  auto a = dropped_session("alice", {"f1"});
-  auto sid = a.session_id();
-  auto heir = resume_until_takeover_waits(a, "alice", a.resume_token());
-  sched->run_once();  // the old actor answers the takeover
-  for (int i = 0; i < 20; ++i) {
-    codec::decode_error e;
-    e.code = codec::err::bad_json;
-    e.message = "bad frame";
-    caf::anon_send(heir.actor, e);  // behind the snapshot in the heir's mailbox
-  }
-  run();
-  EXPECT_EQ(heir.link->close_code, 1008);
-  EXPECT_EQ(closed_reasons(sid), strings{"closed"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
-}
-
 TEST_F(Resume, ResumeByConnectMessage) {
   auto a = dropped_session("alice", {"f1"});
   auto u = open_unauthenticated();
@@ -307,9 +217,10 @@ TEST_F(Resume, MessagesSentWhileResumingAreAnsweredAfterConnected) {
   auto link = std::make_shared<fake_link>();
   start.link = link;
   auto b = spawn_session(*sys, deps(), std::move(start));
+  link->target = b;
   to_kill.push_back(caf::actor_cast<caf::actor>(b));
   // Arrives before the session is open: held, then handled in order.
-  caf::anon_send(b, std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f2","ref":1})")));
+  link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f2","ref":1})")));
   run();
   ASSERT_EQ(link->frames.size(), 2u) << link->dump();
   EXPECT_EQ(str(link->frames[0].at("type")), "connected");
@@ -329,8 +240,9 @@ TEST_F(Resume, ACloseWhileOpeningIsADrop) {
   auto link = std::make_shared<fake_link>();
   start.link = link;
   auto b = spawn_session(*sys, deps(), std::move(start));
+  link->target = b;
   to_kill.push_back(caf::actor_cast<caf::actor>(b));
-  caf::anon_send(b, closed_atom::value, std::uint16_t{1006}, false);  // gone before `connected`
+  link->tell_closed(1006, false);  // gone before `connected`
   run();
   EXPECT_EQ(link->count("connected"), 0u);
   EXPECT_EQ(session_state(a.session_id()), "detached");

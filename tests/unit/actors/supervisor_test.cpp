@@ -113,6 +113,21 @@ TEST_F(Supervisor, ACrashedSessionCanBeResumedWithinTheWindow) {
   EXPECT_TRUE(blob_exists("f1"));
 }
 
+TEST_F(Supervisor, ARestoredSessionResumedThenDroppedAgainIsAnOrdinaryDrop) {
+  // Found by the chaos test: the restart's reason ("crash") and window belong to the wait after
+  // the restart only. Resumed, then dropped, the session ends "closed" after the resume window.
+  s.session.restart_window_ms = 60000;
+  crashed_session("s_crashed", "alice", "tok0", {"f1"});
+  start_supervisor();
+  auto b = open_session("alice", "tok0");
+  ASSERT_EQ(b.connected().at("resumed"), true);
+  drop(b);
+  EXPECT_EQ(pending_reason("s_crashed"), "closed");
+  advance(2000ms);  // resume_window_ms, not the restart's window
+  EXPECT_EQ(closed_reasons("s_crashed"), strings{"closed"});
+  EXPECT_FALSE(blob_exists("f1"));
+}
+
 TEST_F(Supervisor, TheRestoredWindowCountsFromTheRestart) {
   crashed_session("s_crashed", "alice", "tok0", {"f1"});
   start_supervisor();

@@ -5,6 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace json = boost::json;
@@ -25,10 +29,20 @@ client_message ok(std::string_view text) {
 decode_error bad(std::string_view text) {
   decoded d = decode(text);
   if (auto* m = std::get_if<client_message>(&d)) {
-    ADD_FAILURE() << "decode(" << text << ") unexpectedly succeeded as " << to_string(m->type);
+    ADD_FAILURE() << "decode(" << text << ") unexpectedly succeeded as " << type_name(*m);
     return {};
   }
   return std::get<decode_error>(d);
+}
+
+// Decodes `text`, fails the test unless it decodes to exactly the alternative T, returns it.
+template <class T>
+T as(std::string_view text) {
+  client_message m = ok(text);
+  if (T* t = std::get_if<T>(&m)) return std::move(*t);
+  ADD_FAILURE() << "decode(" << text << ") gave " << type_name(m) << ", not "
+                << type_name(client_message(T{}));
+  return T{};
 }
 
 std::string jstr(const std::string& s) { return "\"" + s + "\""; }
@@ -54,6 +68,29 @@ std::string frame_payload(const std::string& f) {
   return f.substr(header);
 }
 
+// The JSON of a server frame, which must be one whole text frame holding one JSON object.
+json::object frame_json(const frame& f) {
+  EXPECT_TRUE(f);
+  if (!f) return {};
+  json::error_code ec;
+  json::value v = json::parse(frame_payload(*f), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(v.is_object()) << v;
+  return v.is_object() ? v.get_object() : json::object{};
+}
+
+// The object's keys in the order they were written.
+std::vector<std::string> keys(const json::object& o) {
+  std::vector<std::string> k;
+  for (const auto& kv : o) k.emplace_back(kv.key());
+  return k;
+}
+
+template <std::size_t... I>
+std::vector<std::string> all_type_names(std::index_sequence<I...>) {
+  return {type_name(client_message(std::in_place_index<I>))...};
+}
+
 }  // namespace
 
 // ---- enums and helpers ----------------------------------------------------------------------
@@ -75,13 +112,24 @@ TEST(Codec, ErrorCodesHaveWireSpelling) {
 }
 
 TEST(Codec, MessageTypesHaveWireSpelling) {
-  EXPECT_STREQ(to_string(msg_type::connect), "connect");
-  EXPECT_STREQ(to_string(msg_type::register_files), "register");
-  EXPECT_STREQ(to_string(msg_type::file_uploaded), "file_uploaded");
-  EXPECT_STREQ(to_string(msg_type::file_removed), "file_removed");
-  EXPECT_STREQ(to_string(msg_type::post_submitted), "post_submitted");
-  EXPECT_STREQ(to_string(msg_type::ping), "ping");
-  EXPECT_STREQ(to_string(msg_type::before_disconnect), "before_disconnect");
+  EXPECT_STREQ(type_name(connect_msg{}), "connect");
+  EXPECT_STREQ(type_name(register_msg{}), "register");
+  EXPECT_STREQ(type_name(file_uploaded_msg{}), "file_uploaded");
+  EXPECT_STREQ(type_name(file_removed_msg{}), "file_removed");
+  EXPECT_STREQ(type_name(post_submitted_msg{}), "post_submitted");
+  EXPECT_STREQ(type_name(ping_msg{}), "ping");
+  EXPECT_STREQ(type_name(before_disconnect_msg{}), "before_disconnect");
+
+  // Every alternative of the variant has a name (a new one fails here until it is listed), and
+  // its wire name decodes back to that alternative.
+  std::vector<std::string> names =
+      all_type_names(std::make_index_sequence<std::variant_size_v<client_message>>{});
+  EXPECT_EQ(names, (std::vector<std::string>{"connect", "register", "file_uploaded", "file_removed",
+                                             "post_submitted", "ping", "before_disconnect"}));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    client_message m = ok(R"({"type":")" + names[i] + R"(","file_id":"f"})");
+    EXPECT_EQ(m.index(), i) << names[i];
+  }
 }
 
 TEST(Codec, BadFrameCodesFollowSection11) {
@@ -200,13 +248,25 @@ TEST(Codec, PlannedTypesAreNotSupportedYet) {
 // ---- ref ----------------------------------------------------------------------------------
 
 TEST(Codec, RefIsKeptOnMessages) {
-  EXPECT_EQ(ok(R"({"type":"ping","ref":"abc"})").ref, json::value("abc"));
-  EXPECT_EQ(ok(R"({"type":"ping","ref":42})").ref, json::value(42));
-  EXPECT_EQ(ok(R"({"type":"ping","ref":-3})").ref, json::value(-3));
-  EXPECT_EQ(ok(R"({"type":"ping","ref":18446744073709551615})").ref,
+  EXPECT_EQ(as<ping_msg>(R"({"type":"ping","ref":"abc"})").ref, json::value("abc"));
+  EXPECT_EQ(as<ping_msg>(R"({"type":"ping","ref":42})").ref, json::value(42));
+  EXPECT_EQ(as<ping_msg>(R"({"type":"ping","ref":-3})").ref, json::value(-3));
+  EXPECT_EQ(as<ping_msg>(R"({"type":"ping","ref":18446744073709551615})").ref,
             json::value(std::uint64_t(18446744073709551615ull)));
-  EXPECT_TRUE(ok(R"({"type":"ping"})").ref.is_null());
-  EXPECT_TRUE(ok(R"({"type":"ping","ref":null})").ref.is_null());  // null counts as absent
+  EXPECT_TRUE(as<ping_msg>(R"({"type":"ping"})").ref.is_null());
+  EXPECT_TRUE(as<ping_msg>(R"({"type":"ping","ref":null})").ref.is_null());  // null counts as absent
+}
+
+TEST(Codec, RefOfEveryType) {
+  // ref_of reads the ref of whichever alternative it is.
+  for (const char* text :
+       {R"({"type":"connect","ref":"r"})", R"({"type":"register","ref":"r"})",
+        R"({"type":"file_uploaded","file_id":"f","ref":"r"})",
+        R"({"type":"file_removed","file_id":"f","ref":"r"})", R"({"type":"post_submitted","ref":"r"})",
+        R"({"type":"ping","ref":"r"})", R"({"type":"before_disconnect","ref":"r"})"}) {
+    EXPECT_EQ(ref_of(ok(text)), json::value("r")) << text;
+  }
+  EXPECT_TRUE(ref_of(ok(R"({"type":"register"})")).is_null());
 }
 
 TEST(Codec, RefIsEchoedInErrors) {
@@ -241,37 +301,35 @@ TEST(Codec, RefOfWrongTypeIsInvalidField) {
 // ---- connect ------------------------------------------------------------------------------
 
 TEST(Codec, ConnectSnakeCase) {
-  client_message m = ok(R"({"type":"connect","token":"t.k.n","resume_token":"R1","user_id":"alice"})");
-  EXPECT_EQ(m.type, msg_type::connect);
+  // as<connect_msg>: exactly a connect (which has no file_id or file_ids to check).
+  connect_msg m = as<connect_msg>(R"({"type":"connect","token":"t.k.n","resume_token":"R1","user_id":"alice"})");
   EXPECT_EQ(m.token, "t.k.n");
   EXPECT_EQ(m.resume_token, "R1");
   EXPECT_EQ(m.user_id, "alice");
-  EXPECT_FALSE(m.file_id);
-  EXPECT_FALSE(m.file_ids);
 }
 
 TEST(Codec, ConnectCamelCaseAndEmpty) {
-  client_message m = ok(R"({"type":"connect","userId":"bob"})");
+  connect_msg m = as<connect_msg>(R"({"type":"connect","userId":"bob"})");
   EXPECT_EQ(m.user_id, "bob");
   EXPECT_FALSE(m.token);
 
-  m = ok(R"({"type":"connect"})");
+  m = as<connect_msg>(R"({"type":"connect"})");
   EXPECT_FALSE(m.token);
   EXPECT_FALSE(m.resume_token);
   EXPECT_FALSE(m.user_id);
 
-  m = ok(R"({"type":"connect","token":null,"user_id":null})");
+  m = as<connect_msg>(R"({"type":"connect","token":null,"user_id":null})");
   EXPECT_FALSE(m.token);
   EXPECT_FALSE(m.user_id);
 }
 
 TEST(Codec, SnakeCaseWinsOverCamelCase) {
-  EXPECT_EQ(ok(R"({"type":"connect","userId":"camel","user_id":"snake"})").user_id, "snake");
-  EXPECT_EQ(ok(R"({"type":"connect","user_id":"snake","userId":"camel"})").user_id, "snake");
+  EXPECT_EQ(as<connect_msg>(R"({"type":"connect","userId":"camel","user_id":"snake"})").user_id, "snake");
+  EXPECT_EQ(as<connect_msg>(R"({"type":"connect","user_id":"snake","userId":"camel"})").user_id, "snake");
   // null snake_case counts as absent: the alias is used
-  EXPECT_EQ(ok(R"({"type":"connect","user_id":null,"userId":"camel"})").user_id, "camel");
+  EXPECT_EQ(as<connect_msg>(R"({"type":"connect","user_id":null,"userId":"camel"})").user_id, "camel");
   // the winner is the one validated
-  EXPECT_EQ(ok(R"({"type":"connect","user_id":"ok","userId":"not ok"})").user_id, "ok");
+  EXPECT_EQ(as<connect_msg>(R"({"type":"connect","user_id":"ok","userId":"not ok"})").user_id, "ok");
 }
 
 TEST(Codec, ConnectFieldErrors) {
@@ -297,7 +355,9 @@ TEST(Codec, ConnectFieldErrors) {
 
 TEST(Codec, TokenLength) {
   std::string t8192(8192, 't'), t8193(8193, 't');
-  EXPECT_EQ(ok(R"({"type":"connect","token":)" + jstr(t8192) + "}").token->size(), 8192u);
+  auto token = as<connect_msg>(R"({"type":"connect","token":)" + jstr(t8192) + "}").token;
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->size(), 8192u);
   decode_error e = bad(R"({"type":"connect","token":)" + jstr(t8193) + "}");
   EXPECT_EQ(e.code, err::invalid_field);
   EXPECT_EQ(e.field, "token");
@@ -308,12 +368,10 @@ TEST(Codec, TokenLength) {
 // ---- register -----------------------------------------------------------------------------
 
 TEST(Codec, RegisterSnakeCase) {
-  client_message m = ok(
+  register_msg m = as<register_msg>(
       R"({"type":"register","user_id":"alice","file_ids":["f1","f:2"],"draft_id":"d:1","token":"T","resume_token":"R","ref":"x"})");
-  EXPECT_EQ(m.type, msg_type::register_files);
   EXPECT_EQ(m.user_id, "alice");
-  ASSERT_TRUE(m.file_ids);
-  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"f1", "f:2"}));
+  EXPECT_EQ(m.file_ids, (std::vector<std::string>{"f1", "f:2"}));
   EXPECT_EQ(m.draft_id, "d:1");
   EXPECT_EQ(m.token, "T");
   EXPECT_EQ(m.resume_token, "R");
@@ -321,30 +379,32 @@ TEST(Codec, RegisterSnakeCase) {
 }
 
 TEST(Codec, RegisterCamelCase) {
-  client_message m = ok(R"({"type":"register","userId":"alice","fileIds":["a","b"]})");
+  register_msg m = as<register_msg>(R"({"type":"register","userId":"alice","fileIds":["a","b"]})");
   EXPECT_EQ(m.user_id, "alice");
-  ASSERT_TRUE(m.file_ids);
-  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(m.file_ids, (std::vector<std::string>{"a", "b"}));
   EXPECT_FALSE(m.draft_id);
 
-  m = ok(R"({"type":"register","fileIds":["camel"],"file_ids":["snake"]})");
-  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"snake"}));
+  m = as<register_msg>(R"({"type":"register","fileIds":["camel"],"file_ids":["snake"]})");
+  EXPECT_EQ(m.file_ids, (std::vector<std::string>{"snake"}));
 }
 
 TEST(Codec, RegisterOptionalFields) {
-  client_message m = ok(R"({"type":"register"})");
-  EXPECT_FALSE(m.file_ids);
+  // Absent, empty and null file_ids all decode as an empty list.
+  register_msg m = as<register_msg>(R"({"type":"register"})");
+  EXPECT_TRUE(m.file_ids.empty());
   EXPECT_FALSE(m.user_id);
-  m = ok(R"({"type":"register","file_ids":[]})");
-  ASSERT_TRUE(m.file_ids);
-  EXPECT_TRUE(m.file_ids->empty());
-  m = ok(R"({"type":"register","file_ids":null})");
-  EXPECT_FALSE(m.file_ids);
+  EXPECT_FALSE(m.draft_id);
+  EXPECT_FALSE(m.token);
+  EXPECT_FALSE(m.resume_token);
+  m = as<register_msg>(R"({"type":"register","file_ids":[]})");
+  EXPECT_TRUE(m.file_ids.empty());
+  m = as<register_msg>(R"({"type":"register","file_ids":null})");
+  EXPECT_TRUE(m.file_ids.empty());
 }
 
 TEST(Codec, FileIdsDeduplicatedInOrder) {
-  client_message m = ok(R"({"type":"register","file_ids":["b","a","b","c","a"]})");
-  EXPECT_EQ(*m.file_ids, (std::vector<std::string>{"b", "a", "c"}));
+  register_msg m = as<register_msg>(R"({"type":"register","file_ids":["b","a","b","c","a"]})");
+  EXPECT_EQ(m.file_ids, (std::vector<std::string>{"b", "a", "c"}));
 
   // The hashed path (long lists).
   std::string arr = "[";
@@ -355,8 +415,8 @@ TEST(Codec, FileIdsDeduplicatedInOrder) {
     if (i < 100) want.push_back("f" + std::to_string(i));
   }
   arr += "]";
-  m = ok(R"({"type":"register","file_ids":)" + arr + "}");
-  EXPECT_EQ(*m.file_ids, want);
+  m = as<register_msg>(R"({"type":"register","file_ids":)" + arr + "}");
+  EXPECT_EQ(m.file_ids, want);
 }
 
 TEST(Codec, FileIdsLimit) {
@@ -368,9 +428,9 @@ TEST(Codec, FileIdsLimit) {
     }
     return arr + "]";
   };
-  client_message m = ok(R"({"type":"register","file_ids":)" + list(1000) + "}");
-  EXPECT_EQ(m.file_ids->size(), 1000u);
-  EXPECT_EQ(m.file_ids->back(), "file-999");
+  register_msg m = as<register_msg>(R"({"type":"register","file_ids":)" + list(1000) + "}");
+  ASSERT_EQ(m.file_ids.size(), 1000u);
+  EXPECT_EQ(m.file_ids.back(), "file-999");
 
   decode_error e = bad(R"({"type":"register","file_ids":)" + list(1001) + "}");
   EXPECT_EQ(e.code, err::invalid_field);
@@ -409,18 +469,14 @@ TEST(Codec, RegisterFieldErrors) {
 // ---- file_uploaded / file_removed ---------------------------------------------------------
 
 TEST(Codec, FileUploadedAndRemoved) {
-  client_message m = ok(R"({"type":"file_uploaded","file_id":"f:1"})");
-  EXPECT_EQ(m.type, msg_type::file_uploaded);
-  EXPECT_EQ(m.file_id, "f:1");
-  m = ok(R"({"type":"file_uploaded","fileId":"f2"})");
-  EXPECT_EQ(m.file_id, "f2");
-  m = ok(R"({"type":"file_removed","file_id":"f3","ref":1})");
-  EXPECT_EQ(m.type, msg_type::file_removed);
+  EXPECT_EQ(as<file_uploaded_msg>(R"({"type":"file_uploaded","file_id":"f:1"})").file_id, "f:1");
+  EXPECT_EQ(as<file_uploaded_msg>(R"({"type":"file_uploaded","fileId":"f2"})").file_id, "f2");
+  file_removed_msg m = as<file_removed_msg>(R"({"type":"file_removed","file_id":"f3","ref":1})");
   EXPECT_EQ(m.file_id, "f3");
-  m = ok(R"({"type":"file_removed","fileId":"f4"})");
-  EXPECT_EQ(m.file_id, "f4");
-  m = ok(R"({"type":"file_removed","fileId":"camel","file_id":"snake"})");
-  EXPECT_EQ(m.file_id, "snake");
+  EXPECT_EQ(m.ref, json::value(1));
+  EXPECT_EQ(as<file_removed_msg>(R"({"type":"file_removed","fileId":"f4"})").file_id, "f4");
+  EXPECT_EQ(as<file_removed_msg>(R"({"type":"file_removed","fileId":"camel","file_id":"snake"})").file_id,
+            "snake");
 }
 
 TEST(Codec, FileIdRequiredAndValidated) {
@@ -448,7 +504,18 @@ TEST(Codec, FileIdRequiredAndValidated) {
     e = bad(pre + R"(,"fileId":"a b"})");
     EXPECT_EQ(e.field, "file_id");
 
-    EXPECT_EQ(ok(pre + R"(,"file_id":)" + jstr(std::string(128, 'f')) + "}").file_id->size(), 128u);
+    client_message m = ok(pre + R"(,"file_id":)" + jstr(std::string(128, 'f')) + "}");
+    EXPECT_STREQ(type_name(m), type);
+    std::visit(
+        [](const auto& msg) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(msg)>, file_uploaded_msg> ||
+                        std::is_same_v<std::decay_t<decltype(msg)>, file_removed_msg>) {
+            EXPECT_EQ(msg.file_id.size(), 128u);
+          } else {
+            ADD_FAILURE() << "not a file message: " << type_name(msg);
+          }
+        },
+        m);
     e = bad(pre + R"(,"file_id":)" + jstr(std::string(129, 'f')) + "}");
     EXPECT_EQ(e.field, "file_id");
   }
@@ -457,12 +524,10 @@ TEST(Codec, FileIdRequiredAndValidated) {
 // ---- post_submitted, ping, before_disconnect ----------------------------------------------
 
 TEST(Codec, PostSubmitted) {
-  client_message m = ok(R"({"type":"post_submitted","post_id":"p:1"})");
-  EXPECT_EQ(m.type, msg_type::post_submitted);
-  EXPECT_EQ(m.post_id, "p:1");
-  EXPECT_EQ(ok(R"({"type":"post_submitted","postId":"p2"})").post_id, "p2");
-  EXPECT_EQ(ok(R"({"type":"post_submitted","postId":"c","post_id":"s"})").post_id, "s");
-  EXPECT_FALSE(ok(R"({"type":"post_submitted"})").post_id);
+  EXPECT_EQ(as<post_submitted_msg>(R"({"type":"post_submitted","post_id":"p:1"})").post_id, "p:1");
+  EXPECT_EQ(as<post_submitted_msg>(R"({"type":"post_submitted","postId":"p2"})").post_id, "p2");
+  EXPECT_EQ(as<post_submitted_msg>(R"({"type":"post_submitted","postId":"c","post_id":"s"})").post_id, "s");
+  EXPECT_FALSE(as<post_submitted_msg>(R"({"type":"post_submitted"})").post_id);
 
   decode_error e = bad(R"({"type":"post_submitted","post_id":"a b"})");
   EXPECT_EQ(e.code, err::invalid_field);
@@ -472,26 +537,25 @@ TEST(Codec, PostSubmitted) {
 }
 
 TEST(Codec, PingAndBeforeDisconnect) {
-  EXPECT_EQ(ok(R"({"type":"ping"})").type, msg_type::ping);
-  EXPECT_EQ(ok(R"({"type":"before_disconnect"})").type, msg_type::before_disconnect);
-  EXPECT_EQ(ok(R"({"ref":1,"type":"ping"})").ref, json::value(1));
+  EXPECT_TRUE(std::holds_alternative<ping_msg>(ok(R"({"type":"ping"})")));
+  EXPECT_TRUE(std::holds_alternative<before_disconnect_msg>(ok(R"({"type":"before_disconnect"})")));
+  EXPECT_EQ(as<ping_msg>(R"({"ref":1,"type":"ping"})").ref, json::value(1));
 }
 
 TEST(Codec, UnknownAndForeignFieldsAreIgnored) {
-  client_message m = ok(R"({"type":"ping","extra":{"deep":[1,2,3]},"file_id":"bad id","token":5})");
-  EXPECT_EQ(m.type, msg_type::ping);
-  EXPECT_FALSE(m.file_id);
-  EXPECT_FALSE(m.token);
-  m = ok(R"({"type":"file_uploaded","file_id":"f","user_id":"a:b","post_id":[]})");
-  EXPECT_EQ(m.file_id, "f");
-  EXPECT_FALSE(m.user_id);
+  // Exactly a ping: it has no file_id or token to carry the foreign (and invalid) fields.
+  EXPECT_TRUE(std::holds_alternative<ping_msg>(
+      ok(R"({"type":"ping","extra":{"deep":[1,2,3]},"file_id":"bad id","token":5})")));
+  // Exactly a file_uploaded (no user_id or post_id), with its own field read.
+  EXPECT_EQ(as<file_uploaded_msg>(R"({"type":"file_uploaded","file_id":"f","user_id":"a:b","post_id":[]})").file_id,
+            "f");
 }
 
 TEST(Codec, LargeMessageDecodes) {
   // Well past the stack arena: the parse spills to the heap and the result is intact.
   std::string pad(60000, 'p');
-  client_message m = ok(R"({"type":"file_uploaded","pad":)" + jstr(pad) + R"(,"file_id":"f9","ref":)" +
-                        jstr(std::string(200, 'r')) + "}");
+  file_uploaded_msg m = as<file_uploaded_msg>(R"({"type":"file_uploaded","pad":)" + jstr(pad) +
+                                              R"(,"file_id":"f9","ref":)" + jstr(std::string(200, 'r')) + "}");
   EXPECT_EQ(m.file_id, "f9");
   EXPECT_EQ(m.ref, json::value(std::string(200, 'r')));
 }
@@ -536,4 +600,161 @@ TEST(Codec, DecodeErrorToErrorFrame) {
   json::value v = json::parse(frame_payload(*error_frame(e.code, e.message, e.ref)));
   EXPECT_EQ(v.at("code"), json::value("invalid_field"));
   EXPECT_EQ(v.at("ref"), json::value("q"));
+}
+
+// ---- server messages (proto/server_messages.hpp) ------------------------------------------
+// Each encoder gives one whole text frame holding exactly the expected fields; `ref` only when
+// the client sent one, and then last.
+
+TEST(ServerCodec, Connected) {
+  connected m;
+  m.session_id = "s-1";
+  m.user_id = "alice";
+  m.resume_token = "R.T";
+  m.heartbeat_ms = 25000;
+  m.file_ids = {"ignored"};  // not resumed: not sent
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"connected","session_id":"s-1","user_id":"alice",
+                               "resume_token":"R.T","heartbeat_ms":25000,"resumed":false})"))
+      << o;
+  EXPECT_FALSE(o.contains("file_ids"));
+  EXPECT_FALSE(o.contains("ref"));
+  EXPECT_EQ(keys(o).front(), "type");
+
+  m.ref = "c1";
+  o = frame_json(encode(m));
+  EXPECT_EQ(o.at("ref"), json::value("c1"));
+  EXPECT_EQ(keys(o).back(), "ref");
+  EXPECT_EQ(o.size(), 7u);
+}
+
+TEST(ServerCodec, ConnectedResumedListsFileIds) {
+  connected m;
+  m.session_id = "s-2";
+  m.user_id = "bob";
+  m.resume_token = "R2";
+  m.heartbeat_ms = 1000;
+  m.resumed = true;
+  m.file_ids = {"f1", "f:2"};
+  m.ref = 7;
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"connected","session_id":"s-2","user_id":"bob","resume_token":"R2",
+                               "heartbeat_ms":1000,"resumed":true,"file_ids":["f1","f:2"],"ref":7})"))
+      << o;
+  EXPECT_EQ(keys(o).back(), "ref");
+
+  m.file_ids.clear();  // resumed with nothing tracked: an empty list, not an absent one
+  m.ref = nullptr;
+  o = frame_json(encode(m));
+  ASSERT_TRUE(o.contains("file_ids"));
+  EXPECT_EQ(o.at("file_ids"), json::array{});
+  EXPECT_FALSE(o.contains("ref"));
+}
+
+TEST(ServerCodec, Pong) {
+  pong m;
+  m.server_time = "2026-01-01T00:00:00.123Z";
+  EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"pong","server_time":"2026-01-01T00:00:00.123Z"})"));
+  m.ref = "p";
+  EXPECT_EQ(frame_json(encode(m)),
+            json::parse(R"({"type":"pong","server_time":"2026-01-01T00:00:00.123Z","ref":"p"})"));
+  m.ref = std::uint64_t(18446744073709551615ull);  // echoed as is, whatever integer it was
+  EXPECT_EQ(json::serialize(frame_json(encode(m)).at("ref")), "18446744073709551615");
+}
+
+TEST(ServerCodec, Registered) {
+  registered m;
+  m.session_id = "s-3";
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"registered","session_id":"s-3","file_ids":[],"rejected":[]})")) << o;
+
+  m.file_ids = {"a", "b"};
+  m.rejected = {{"x", err::forbidden}, {"y", err::not_found}};
+  m.ref = "r";
+  o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"registered","session_id":"s-3","file_ids":["a","b"],
+                               "rejected":[{"file_id":"x","code":"forbidden"},
+                                           {"file_id":"y","code":"not_found"}],"ref":"r"})"))
+      << o;
+  EXPECT_EQ(keys(o).back(), "ref");
+}
+
+TEST(ServerCodec, RegisteredLargeUsesLongerHeader) {
+  registered m;
+  m.session_id = "s";
+  for (int i = 0; i < 1000; ++i) m.file_ids.push_back("file-" + std::to_string(i));
+  frame f = encode(m);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(static_cast<unsigned char>((*f)[1]) & 0x7F, 126);  // 16-bit length (checked by frame_payload)
+  json::object o = frame_json(f);
+  ASSERT_EQ(o.at("file_ids").as_array().size(), 1000u);
+  EXPECT_EQ(o.at("file_ids").as_array().back(), json::value("file-999"));
+}
+
+TEST(ServerCodec, AckFile) {
+  ack_file m;
+  m.file_id = "f1";
+  EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"ack","for":"file_uploaded","file_id":"f1"})"));
+  m.what = "file_removed";
+  m.ref = 3;
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"ack","for":"file_removed","file_id":"f1","ref":3})")) << o;
+  EXPECT_EQ(keys(o), (std::vector<std::string>{"type", "for", "file_id", "ref"}));
+}
+
+TEST(ServerCodec, AckPostSubmitted) {
+  ack_post_submitted m;
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"ack","for":"post_submitted","kept":[],"post_id":null})")) << o;
+  ASSERT_TRUE(o.contains("post_id"));  // null, not absent
+  EXPECT_TRUE(o.at("post_id").is_null());
+
+  m.kept = {"f1", "f2"};
+  m.post_id = "p:9";
+  m.ref = "q";
+  o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"ack","for":"post_submitted","kept":["f1","f2"],"post_id":"p:9","ref":"q"})"))
+      << o;
+  EXPECT_EQ(keys(o).back(), "ref");
+}
+
+TEST(ServerCodec, AckBeforeDisconnect) {
+  ack_before_disconnect m;
+  EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"ack","for":"before_disconnect"})"));
+  m.ref = -1;
+  EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"ack","for":"before_disconnect","ref":-1})"));
+}
+
+TEST(ServerCodec, Queued) {
+  queued m;
+  m.position = 12;
+  EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"queued","position":12})"));
+}
+
+TEST(ServerCodec, ErrorEncodesLikeErrorFrame) {
+  error m;
+  m.code = err::rate_limited;
+  m.message = "slow down \"now\"\n\xC3\xA9";  // escapes and UTF-8 survive
+  json::object o = frame_json(encode(m));
+  EXPECT_EQ(o.at("type"), json::value("error"));
+  EXPECT_EQ(o.at("code"), json::value("rate_limited"));
+  EXPECT_EQ(o.at("message"), json::value(m.message));
+  EXPECT_EQ(o.size(), 3u);  // no ref
+  EXPECT_EQ(*encode(m), *error_frame(m.code, m.message, m.ref));
+
+  m.code = err::internal;
+  m.ref = "e";
+  o = frame_json(encode(m));
+  EXPECT_EQ(o, json::parse(R"({"type":"error","code":"internal","message":"slow down \"now\"\n\u00e9","ref":"e"})"))
+      << o;
+  EXPECT_EQ(keys(o).back(), "ref");
+  EXPECT_EQ(*encode(m), *error_frame(m.code, m.message, m.ref));
+}
+
+TEST(ServerCodec, ErrorFrameCarriesEveryWireCode) {
+  for (int i = 0; i <= static_cast<int>(err::internal); ++i) {
+    err code = static_cast<err>(i);
+    json::object o = frame_json(error_frame(code, "m", json::value(nullptr)));
+    EXPECT_EQ(o.at("code"), json::value(to_string(code)));
+  }
 }

@@ -1,0 +1,125 @@
+#pragma once
+// The session actor's state and the helpers its parts share. Internal to actors/session*.cpp.
+//
+// The actor is split by concern, one file each:
+//   session.cpp            the behavior: routes every message to its part; the actor class
+//   session_lifecycle.cpp  authenticate, open, heartbeat, idle, drop, resume window, end
+//   session_resume.cpp     a resume: the new connection's actor hands its link to the session
+//   session_files.cpp      the abandoned-upload feature: register, file_uploaded/removed, submit
+// Rooms and channels add a part of their own (state struct below, handlers, an on_end hook).
+#include "actors/outbox.hpp"
+#include "actors/rate_limiter.hpp"
+#include "actors/session.hpp"
+
+#include <caf/actor_clock.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tether {
+
+// authenticating: no user yet. opening: authenticated, waiting for storage (or a place, or the
+// session it resumes). open: a live connection. detached: the connection dropped, the resume
+// window runs. binding: another connection is taking this session over (storage is recording
+// it). ending: end_session ran; nothing more happens but the end commit.
+enum class phase { authenticating, opening, open, detached, binding, ending };
+
+// The abandoned-upload part: what the session tracks, as storage last confirmed it.
+struct files_part {
+  std::vector<std::string> files;
+};
+
+struct session_state {
+  session_deps deps;
+  std::shared_ptr<outbox> out = std::make_shared<outbox>();
+  link_id link = 0;  // the connection carrying the session; messages from any other are stale
+  phase state = phase::authenticating;
+
+  std::string session_id, user_id, resume_token;
+  std::string detach_reason = "closed";  // session_closed reason if the resume window passes
+  std::int64_t window_ms = -1;           // a restored session's own window; -1: resume_window_ms
+
+  std::vector<codec::client_message> held;  // arrived while opening (a vector: empty costs nothing)
+  boost::json::value connect_ref;           // echoed on `connected` when it answers a `connect`
+  bool leaving = false;                     // `before_disconnect` received: the close ends it, no window
+  bool link_closed_while_opening = false;
+  bool closed_by_server = false;
+  bool resuming = false;            // opening by resuming another session: the link is on hold
+  session_actor resume_owner;       // while resuming: the session's actor, asked once `held` arrives
+  std::int64_t queue_position = 0;  // > 0 while waiting for a place
+
+  std::optional<rate_limiter> limiter;  // created with the actor (needs the clock)
+  int bad_frames = 0;
+  int missed_pings = 0;
+  caf::actor_clock::time_point last_activity;      // any frame: stale sweep
+  caf::actor_clock::time_point last_app_activity;  // application messages: idle timeout
+  std::uint64_t heartbeat_gen = 0;
+  std::uint64_t window_gen = 0;
+  bool idle_timer_pending = false;
+
+  files_part files;
+
+  static inline const char* name = "session";
+};
+
+using session_self = session_actor::stateful_pointer<session_state>;
+
+// §1: the 20th bad frame in a row still gets its error, then the connection closes (1008). Fixed
+// by the protocol, not a tuning knob.
+constexpr int max_bad_frames = 20;
+// Messages that arrive while a session is being opened (a storage round trip, or a resume) wait;
+// past this many they are refused with rate_limited. Not an option: limits.burst already bounds
+// how many a client can send in that time, this only keeps a misconfigured burst from holding more.
+constexpr std::size_t max_held_messages = 256;
+
+// ---- the lifecycle part (session_lifecycle.cpp) ----
+
+void start_session(session_self self, session_start start);
+void on_client_message(session_self self, codec::client_message& m);
+void on_decode_error(session_self self, const codec::decode_error& e);
+void on_activity(session_self self);
+void on_queued(session_self self, std::int64_t position);
+void on_sweep(session_self self);
+caf::result<bool> on_shutdown(session_self self);
+
+inline const settings& cfg(session_self self) { return *self->state.deps.cfg; }
+inline caf::actor_clock::time_point now(session_self self) { return self->clock().now(); }
+
+template <class Message>
+void reply(session_self self, const Message& m) {
+  self->state.out->send(codec::encode(m));
+}
+void send_error(session_self self, codec::err code, std::string_view message, const boost::json::value& ref);
+
+// Every way a session ends goes through here (close_code 0: 1000).
+void end_session(session_self self, const std::string& reason, std::uint16_t close_code = 0,
+                 const std::string& close_text = {});
+// The session is open on its current link: `connected`, heartbeat, idle check, held messages.
+void became_open(session_self self, bool resumed);
+// Opens a new session (asks the directory for a place first).
+void open_fresh(session_self self);
+void on_link_closed(session_self self, std::uint16_t code, bool by_server);
+void on_open_message(session_self self, codec::client_message& m);
+// True once end_session ran: replies that arrive later are ignored (the end wins).
+inline bool ended(session_self self) { return self->state.state == phase::ending; }
+
+// ---- resume (session_resume.cpp) ----
+
+// The connection's actor, authenticated with a resume token: take the session over, or open fresh.
+void begin_resume(session_self self, const std::string& resume_token);
+void on_held(session_self self);
+caf::result<bool> on_attach(session_self self, attach_request& req);
+
+// ---- files (session_files.cpp) ----
+
+void on_message(session_self self, const codec::register_msg& m);
+void on_message(session_self self, const codec::file_uploaded_msg& m);
+void on_message(session_self self, const codec::file_removed_msg& m);
+void on_message(session_self self, const codec::post_submitted_msg& m);
+
+}  // namespace tether

@@ -1,0 +1,62 @@
+#pragma once
+// What a client may send (PROTOCOL.md §3–§5, §11): one struct per message type, one variant over
+// all of them. A struct holds only the fields its type uses, already validated by the codec, so
+// a handler never checks for fields that cannot be there. Rooms and channels add their types here.
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tether::codec {
+
+// Every message may carry a `ref`: null when absent, otherwise a string or an integer, echoed as is.
+struct message_base {
+  boost::json::value ref;
+};
+
+// connect {token?, resume_token?, user_id?}: authenticates a connection (and may resume).
+struct connect_msg : message_base {
+  std::optional<std::string> token;
+  std::optional<std::string> resume_token;
+  std::optional<std::string> user_id;
+};
+
+// register {file_ids?, draft_id?, user_id?, token?, resume_token?}: tracks files; before
+// authentication it authenticates too (the seed clients' first message).
+struct register_msg : message_base {
+  std::optional<std::string> user_id;
+  std::vector<std::string> file_ids;  // duplicates removed, first occurrence kept
+  std::optional<std::string> draft_id;
+  std::optional<std::string> token;
+  std::optional<std::string> resume_token;
+};
+
+struct file_uploaded_msg : message_base {
+  std::string file_id;
+};
+
+struct file_removed_msg : message_base {
+  std::string file_id;
+};
+
+struct post_submitted_msg : message_base {
+  std::optional<std::string> post_id;
+};
+
+struct ping_msg : message_base {};
+
+struct before_disconnect_msg : message_base {};
+
+using client_message = std::variant<connect_msg, register_msg, file_uploaded_msg, file_removed_msg,
+                                    post_submitted_msg, ping_msg, before_disconnect_msg>;
+
+// The wire name of a message's type ("register" for register_msg).
+const char* type_name(const client_message& m);
+
+inline const boost::json::value& ref_of(const client_message& m) {
+  return std::visit([](const message_base& b) -> const boost::json::value& { return b.ref; }, m);
+}
+
+}  // namespace tether::codec
