@@ -106,8 +106,8 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
     forget(st, session_id);
     admit_waiting(self);
     publish_counts(st);
-    // A normal exit without unregistering is a handover or a shutdown: the session lives on in
-    // SQLite. Only a crash (an error as exit reason) is ended here.
+    // A normal exit without unregistering is a shutdown: the session lives on in SQLite, persisted
+    // for a resume. Only a crash (an error as exit reason) is ended here.
     if (!msg.reason || st.shutting_down) return;
     spdlog::error("session {} actor died ({}); ending it", session_id, to_string(msg.reason));
     self->request(st.storage, caf::infinite, end_atom::value, session_id, std::string("closed"))

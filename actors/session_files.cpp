@@ -59,7 +59,7 @@ void on_message(session_self self, const codec::file_uploaded_msg& m) {
                          forbidden ? "file belongs to another user" : "no such file", ref);
               return;
             }
-            reply(self, codec::ack_file{"file_uploaded", file_id, ref});
+            reply(self, codec::ack_file{codec::file_change::uploaded, file_id, ref});
           },
           failed(self, ref, "could not record the file; try again"));
 }
@@ -77,7 +77,7 @@ void on_message(session_self self, const codec::file_removed_msg& m) {
             }
             auto& files = self->state.files.files;
             files.erase(std::remove(files.begin(), files.end(), file_id), files.end());
-            reply(self, codec::ack_file{"file_removed", file_id, ref});
+            reply(self, codec::ack_file{codec::file_change::removed, file_id, ref});
           },
           failed(self, ref, "could not record the change; try again"));
 }

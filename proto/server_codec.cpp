@@ -68,7 +68,7 @@ frame encode(const registered& m) {
 }
 
 frame encode(const ack_file& m) {
-  auto o = ack_of(m.what);
+  auto o = ack_of(m.what == file_change::uploaded ? "file_uploaded" : "file_removed");
   o["file_id"] = m.file_id;
   return finish(o, m.ref);
 }

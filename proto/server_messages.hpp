@@ -47,8 +47,9 @@ struct registered {
 };
 
 // ack {for, ...}: the fields that follow depend on what it acknowledges.
-struct ack_file {  // file_uploaded, file_removed
-  const char* what = "file_uploaded";
+enum class file_change { uploaded, removed };  // for: file_uploaded / file_removed
+struct ack_file {
+  file_change what = file_change::uploaded;
   std::string file_id;
   boost::json::value ref;
 };

@@ -695,7 +695,7 @@ TEST(ServerCodec, AckFile) {
   ack_file m;
   m.file_id = "f1";
   EXPECT_EQ(frame_json(encode(m)), json::parse(R"({"type":"ack","for":"file_uploaded","file_id":"f1"})"));
-  m.what = "file_removed";
+  m.what = file_change::removed;
   m.ref = 3;
   json::object o = frame_json(encode(m));
   EXPECT_EQ(o, json::parse(R"({"type":"ack","for":"file_removed","file_id":"f1","ref":3})")) << o;
