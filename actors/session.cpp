@@ -15,6 +15,7 @@ namespace {
 session_actor::behavior_type session_behavior(session_self self, session_deps deps, session_start start) {
   self->set_default_handler(caf::print_and_drop);
   self->state.deps = std::move(deps);
+  self->set_down_handler([self](caf::down_msg& msg) { on_room_down(self, msg); });
   start_session(self, std::move(start));
   auto current = [self](link_id from) { return from != 0 && from == self->state.link; };
   return {
@@ -36,6 +37,7 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
       [=](queued_atom, std::int64_t position) { on_queued(self, position); },
       [=](sweep_atom) { on_sweep(self); },
       [=](attach_atom, attach_request& req) { return on_attach(self, req); },
+      [=](switched_atom, const std::string& room_id, const std::string& by) { on_switched(self, room_id, by); },
       [=](shutdown_atom) { return on_shutdown(self); },
   };
 }

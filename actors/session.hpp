@@ -6,6 +6,7 @@
 #include "actors/cleaner.hpp"
 #include "actors/client_link.hpp"
 #include "actors/directory.hpp"
+#include "actors/room_registry.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
 #include "config/settings.hpp"
@@ -24,6 +25,7 @@ struct session_deps {
   storage_actor storage;
   directory_actor directory;
   cleaner_actor cleaner;
+  room_registry_actor rooms;
   std::shared_ptr<const settings> cfg;
 };
 

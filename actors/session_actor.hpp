@@ -24,6 +24,7 @@ using activity_atom = caf::atom_constant<caf::atom("activity")>;
 using queued_atom = caf::atom_constant<caf::atom("queued")>;
 using held_atom = caf::atom_constant<caf::atom("held")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using switched_atom = caf::atom_constant<caf::atom("switched")>;
 
 // A connection that authenticated with a session's resume token asks that session's actor to
 // take it over (docs/architecture.md, "Resume"). The link is on hold: `held` is everything it
@@ -52,6 +53,8 @@ using session_actor = caf::typed_actor<
     // From another connection's actor: take over this connection -> true when this session now
     // owns it (it answered `connected`, resumed), false when it is not resumable with that token.
     caf::replies_to<attach_atom, attach_request>::with<bool>,
+    // From a room: room_id, session_id of this user's session that took this one's place there.
+    caf::reacts_to<switched_atom, std::string, std::string>,
     // Close with 1001 and persist for resume; -> true once persisted.
     // (Its timers are not messages: see actors/timer.hpp.)
     caf::replies_to<shutdown_atom>::with<bool>>;

@@ -115,6 +115,7 @@ void begin_open(session_self self, const jwt::claims& who, const std::string& re
   auto& st = self->state;
   st.state = phase::opening;
   st.user_id = who.sub;
+  st.user_name = who.name;
   if (resume_token.empty())
     open_fresh(self);
   else
@@ -204,6 +205,7 @@ void end_session(session_self self, const std::string& reason, std::uint16_t clo
   bool had_session = !st.session_id.empty() && st.state != phase::authenticating;
   st.state = phase::ending;
   let_go_of_link(st, close_code ? close_code : 1000, close_text);
+  leave_all_rooms(self, reason);
   if (!had_session) {
     self->quit();
     return;
@@ -311,7 +313,9 @@ void on_open_message(session_self self, codec::client_message& m) {
         } else if constexpr (std::is_same_v<T, codec::connect_msg>) {
           send_error(self, err::conflict, "this connection is already authenticated", msg.ref);
         } else if constexpr (std::is_same_v<T, codec::before_disconnect_msg>) {
+          // §4: its rooms (and channels) end at once, reason `left`; the close then ends the session.
           st.leaving = true;
+          leave_all_rooms(self, "left");
           reply(self, codec::ack_before_disconnect{msg.ref});
         } else {
           on_message(self, msg);  // a feature part (session_files.cpp, ...)

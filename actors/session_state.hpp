@@ -8,6 +8,7 @@
 //   session_files.cpp      the abandoned-upload feature: register, file_uploaded/removed, submit
 // Rooms and channels add a part of their own (state struct below, handlers, an on_end hook).
 #include "actors/outbox.hpp"
+#include "actors/room.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/session.hpp"
 
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,17 @@ struct files_part {
   std::vector<std::string> files;
 };
 
+// The rooms part: the rooms the session is in (room id -> its actor, monitored) and whether it
+// watches the room list.
+struct joined_room {
+  room_actor room;  // null while a room that died is being joined again
+  std::string display_name;
+};
+struct rooms_part {
+  std::unordered_map<std::string, joined_room> joined;
+  bool watching = false;
+};
+
 struct session_state {
   session_deps deps;
   std::shared_ptr<outbox> out = std::make_shared<outbox>();
@@ -41,12 +54,14 @@ struct session_state {
   phase state = phase::authenticating;
 
   std::string session_id, user_id, resume_token;
+  std::string user_name;  // the token's `name`: the default display name in rooms
   std::string detach_reason = "closed";  // session_closed reason if the resume window passes
   std::int64_t window_ms = -1;           // a restored session's own window; -1: resume_window_ms
 
   std::vector<codec::client_message> held;  // arrived while opening (a vector: empty costs nothing)
   boost::json::value connect_ref;           // echoed on `connected` when it answers a `connect`
   bool leaving = false;                     // `before_disconnect` received: the close ends it, no window
+  std::string end_reason = "left";          // why its rooms were left (leave_all_rooms)
   bool link_closed_while_opening = false;
   bool closed_by_server = false;
   bool resuming = false;            // opening by resuming another session: the link is on hold
@@ -63,6 +78,7 @@ struct session_state {
   bool idle_timer_pending = false;
 
   files_part files;
+  rooms_part rooms;
 
   static inline const char* name = "session";
 };
@@ -76,6 +92,10 @@ constexpr int max_bad_frames = 20;
 // past this many they are refused with rate_limited. Not an option: limits.burst already bounds
 // how many a client can send in that time, this only keeps a misconfigured burst from holding more.
 constexpr std::size_t max_held_messages = 256;
+// Rooms one session may be in at once: every room holds a handle to the session and the session
+// monitors each; a client needing more rooms than this is misusing rooms as channels. Fixed, with
+// room to spare for any real page (a call, a few study rooms).
+constexpr std::size_t max_rooms_per_session = 256;
 
 // ---- the lifecycle part (session_lifecycle.cpp) ----
 
@@ -114,6 +134,20 @@ inline bool ended(session_self self) { return self->state.state == phase::ending
 void begin_resume(session_self self, const std::string& resume_token);
 void on_held(session_self self);
 caf::result<bool> on_attach(session_self self, attach_request& req);
+
+// ---- rooms (session_rooms.cpp) ----
+
+void on_message(session_self self, const codec::join_room_msg& m);
+void on_message(session_self self, const codec::leave_room_msg& m);
+void on_message(session_self self, const codec::publish_msg& m);
+void on_message(session_self self, const codec::watch_rooms_msg& m);
+void on_message(session_self self, const codec::unwatch_rooms_msg& m);
+// Another session of the same user took this one's place in a room (duplicate policy "switch").
+void on_switched(session_self self, const std::string& room_id, const std::string& by_session);
+// A monitored actor went down: true when it was one of the session's rooms.
+bool on_room_down(session_self self, const caf::down_msg& msg);
+// The session ended with `end_reason`: leave every room (the others see it as §6 says).
+void leave_all_rooms(session_self self, const std::string& end_reason);
 
 // ---- files (session_files.cpp) ----
 

@@ -105,13 +105,18 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
   st.deps.directory =
       spawn_directory(self->system(), st.deps.storage, st.deps.cleaner, o.cfg->server.max_sessions,
                       o.cfg->server.max_queue);
+  st.deps.rooms = spawn_room_registry(self->system(), rooms_config(*o.cfg));
   self->monitor(st.deps.storage);
   self->monitor(st.deps.cleaner);
   self->monitor(st.deps.directory);
+  self->monitor(st.deps.rooms);
   self->set_down_handler([self](const caf::down_msg& msg) {
     if (self->state.shutting_down) return;
     auto& d = self->state.deps;
-    const char* who = msg.source == d.storage.address() ? "storage" : msg.source == d.cleaner.address() ? "cleaner" : "directory";
+    const char* who = msg.source == d.storage.address()     ? "storage"
+                      : msg.source == d.cleaner.address()   ? "cleaner"
+                      : msg.source == d.directory.address() ? "directory"
+                                                            : "room registry";
     auto why = std::string(who) + " actor died: " + to_string(msg.reason);
     spdlog::critical(why);
     if (self->state.options.hooks.on_fatal) self->state.options.hooks.on_fatal(why);

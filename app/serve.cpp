@@ -205,6 +205,7 @@ int serve(settings s) {
   }
   caf::anon_send_exit(ctx->supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.rooms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.cleaner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
   start_exit_watchdog(exit_code);

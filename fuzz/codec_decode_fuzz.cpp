@@ -182,6 +182,28 @@ struct field_checks {
   }
   void operator()(const ping_msg&) const {}
   void operator()(const before_disconnect_msg&) const {}
+  void room(const std::string& room_id) const {
+    FUZZ_CHECK(valid_id(room_id), "room_id \"%.60s\" is not a valid id", room_id.c_str());
+    check_same_string(room_id, o, "room_id", "roomId");
+  }
+  void operator()(const join_room_msg& m) const {
+    room(m.room_id);
+    if (m.display_name) {
+      FUZZ_CHECK(!m.display_name->empty() && m.display_name->size() <= 128, "display_name of %zu bytes",
+                 m.display_name->size());
+      for (char c : *m.display_name)
+        FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f, "display_name with a control character");
+    }
+    check_same_string(m.display_name, o, "display_name", "displayName");
+  }
+  void operator()(const leave_room_msg& m) const { room(m.room_id); }
+  void operator()(const publish_msg& m) const {
+    room(m.room_id);
+    const json::value* d = lookup(o, "data");
+    FUZZ_CHECK(d && !m.data.is_null() && *d == m.data, "publish data differs from the text's");
+  }
+  void operator()(const watch_rooms_msg&) const {}
+  void operator()(const unwatch_rooms_msg&) const {}
 };
 
 void check_message(const client_message& m, std::string_view text) {

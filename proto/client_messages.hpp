@@ -49,8 +49,28 @@ struct ping_msg : message_base {};
 
 struct before_disconnect_msg : message_base {};
 
+// Rooms (§6).
+struct join_room_msg : message_base {
+  std::string room_id;
+  std::optional<std::string> display_name;  // 1-128 bytes, no control characters
+};
+
+struct leave_room_msg : message_base {
+  std::string room_id;
+};
+
+struct publish_msg : message_base {
+  std::string room_id;
+  boost::json::value data;  // any JSON value but null; broadcast as is
+};
+
+struct watch_rooms_msg : message_base {};
+
+struct unwatch_rooms_msg : message_base {};
+
 using client_message = std::variant<connect_msg, register_msg, file_uploaded_msg, file_removed_msg,
-                                    post_submitted_msg, ping_msg, before_disconnect_msg>;
+                                    post_submitted_msg, ping_msg, before_disconnect_msg, join_room_msg,
+                                    leave_room_msg, publish_msg, watch_rooms_msg, unwatch_rooms_msg>;
 
 // The wire name of a message's type ("register" for register_msg).
 const char* type_name(const client_message& m);

@@ -22,6 +22,8 @@ namespace {
 constexpr std::size_t max_id_bytes = 128;
 constexpr std::size_t max_token_bytes = 8192;
 constexpr std::size_t max_file_ids = 1000;
+// A display name: long enough for any real name, short enough to list 50 participants cheaply.
+constexpr std::size_t max_text_bytes = 128;
 // Longest piece of a client-chosen type name quoted back in an error message.
 constexpr std::size_t max_quoted_type_bytes = 64;
 // Arena for one parsed message: covers typical control messages and registers of a few dozen
@@ -153,6 +155,30 @@ public:
     return out;
   }
 
+  // Free text shown to others (display names): 1-128 bytes of valid UTF-8 (the frame is checked
+  // already) without control characters, which would only serve to garble someone's screen.
+  std::optional<std::string> text(const char* name, json::string_view alias) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name, alias);
+    if (!v) return std::nullopt;
+    const json::string* s = v->if_string();
+    if (!s || s->empty() || s->size() > max_text_bytes) return fail(name, " must be a string of 1-128 bytes");
+    for (char c : *s)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail(name, " must not contain control characters");
+    return std::string(as_view(*s));
+  }
+
+  // Any JSON value but null, copied out of the arena.
+  json::value any(const char* name) {
+    if (failed()) return nullptr;
+    const json::value* v = find(obj_, name);
+    if (!v) {
+      fail(name, " is required");
+      return nullptr;
+    }
+    return json::value(*v, json::storage_ptr());
+  }
+
 private:
   std::nullopt_t fail(const char* field, const char* what, const char* rule = "") {
     field_ = field;
@@ -201,6 +227,26 @@ template <class Msg>
 client_message read_no_fields(field_reader&) {
   return Msg{};
 }
+std::string room_id_of(field_reader& r) {
+  return r.id("room_id", "roomId", /*user=*/false, /*required=*/true).value_or("");
+}
+client_message read_join_room(field_reader& r) {
+  join_room_msg m;
+  m.room_id = room_id_of(r);
+  m.display_name = r.text("display_name", "displayName");
+  return m;
+}
+client_message read_leave_room(field_reader& r) {
+  leave_room_msg m;
+  m.room_id = room_id_of(r);
+  return m;
+}
+client_message read_publish(field_reader& r) {
+  publish_msg m;
+  m.room_id = room_id_of(r);
+  m.data = r.any("data");
+  return m;
+}
 
 struct type_entry {
   std::string_view name;
@@ -214,10 +260,14 @@ constexpr type_entry implemented_types[] = {
     {"post_submitted", read_post_submitted},
     {"ping", read_no_fields<ping_msg>},
     {"before_disconnect", read_no_fields<before_disconnect_msg>},
+    {"join_room", read_join_room},
+    {"leave_room", read_leave_room},
+    {"publish", read_publish},
+    {"watch_rooms", read_no_fields<watch_rooms_msg>},
+    {"unwatch_rooms", read_no_fields<unwatch_rooms_msg>},
 };
 constexpr std::string_view planned_types[] = {
-    "join_room", "leave_room", "publish", "watch_rooms", "unwatch_rooms", "subscribe",
-    "unsubscribe", "message", "message_read", "typing", "history",
+    "subscribe", "unsubscribe", "message", "message_read", "typing", "history",
 };
 
 struct type_name_of {
@@ -228,6 +278,11 @@ struct type_name_of {
   const char* operator()(const post_submitted_msg&) const { return "post_submitted"; }
   const char* operator()(const ping_msg&) const { return "ping"; }
   const char* operator()(const before_disconnect_msg&) const { return "before_disconnect"; }
+  const char* operator()(const join_room_msg&) const { return "join_room"; }
+  const char* operator()(const leave_room_msg&) const { return "leave_room"; }
+  const char* operator()(const publish_msg&) const { return "publish"; }
+  const char* operator()(const watch_rooms_msg&) const { return "watch_rooms"; }
+  const char* operator()(const unwatch_rooms_msg&) const { return "unwatch_rooms"; }
 };
 
 decode_error make_error(err code, std::string message, const json::value* ref = nullptr,

@@ -89,6 +89,58 @@ frame encode(const queued& m) { return to_frame(json::object{{"type", "queued"},
 
 frame encode(const error& m) { return error_frame(m.code, m.message, m.ref); }
 
+frame encode(const room_joined& m) {
+  json::array people;
+  people.reserve(m.participants.size());
+  for (const auto& p : m.participants)
+    people.push_back(json::object{{"user_id", p.user_id}, {"session_id", p.session_id},
+                                  {"display_name", p.display_name}, {"joined_at", p.joined_at}});
+  json::object o{{"type", "room_joined"},       {"room_id", m.room_id},    {"participants", std::move(people)},
+                 {"occupancy", m.occupancy}, {"capacity", m.capacity}};
+  return finish(o, m.ref);
+}
+
+frame encode(const user_joined& m) {
+  return to_frame(json::object{
+      {"type", "user_joined"}, {"room_id", m.room_id}, {"user_id", m.user_id}, {"display_name", m.display_name}});
+}
+
+frame encode(const room_left& m) {
+  json::object o{{"type", "room_left"}, {"room_id", m.room_id}};
+  return finish(o, m.ref);
+}
+
+frame encode(const user_left& m) {
+  return to_frame(
+      json::object{{"type", "user_left"}, {"room_id", m.room_id}, {"user_id", m.user_id}, {"reason", m.reason}});
+}
+
+frame encode(const room_message& m) {
+  return to_frame(json::object{{"type", "room_message"}, {"room_id", m.room_id}, {"user_id", m.user_id}, {"data", m.data}});
+}
+
+frame encode(const session_switched& m) {
+  return to_frame(json::object{{"type", "session_switched"}, {"room_id", m.room_id}, {"session_id", m.session_id}});
+}
+
+frame encode(const room_list& m) {
+  json::array rooms;
+  rooms.reserve(m.rooms.size());
+  for (const auto& r : m.rooms)
+    rooms.push_back(json::object{{"room_id", r.room_id}, {"occupancy", r.occupancy}, {"capacity", r.capacity}});
+  json::object o{{"type", "room_list"}, {"rooms", std::move(rooms)}};
+  return finish(o, m.ref);
+}
+
+frame encode(const room_occupancy_update& m) {
+  return to_frame(json::object{{"type", "room_occupancy_update"}, {"room_id", m.room_id}, {"occupancy", m.occupancy}});
+}
+
+frame encode(const ack_unwatch_rooms& m) {
+  auto o = ack_of("unwatch_rooms");
+  return finish(o, m.ref);
+}
+
 frame error_frame(err code, std::string_view message, const json::value& ref) {
   // The bad-client path: built in a stack arena, no heap traffic but the frame itself.
   unsigned char buf[1024];

@@ -72,6 +72,52 @@ struct error {
   boost::json::value ref;
 };
 
+// ---- rooms (§6) ----
+
+struct participant {
+  std::string user_id, session_id, display_name, joined_at;  // joined_at: ISO 8601
+};
+
+struct room_joined {
+  std::string room_id;
+  std::vector<participant> participants;  // the joiner included
+  std::int64_t occupancy = 0;             // distinct users
+  std::int64_t capacity = 0;
+  boost::json::value ref;
+};
+struct user_joined {
+  std::string room_id, user_id, display_name;
+};
+struct room_left {
+  std::string room_id;
+  boost::json::value ref;
+};
+struct user_left {
+  std::string room_id, user_id, reason;  // left, disconnected, timeout, stale, idle, inactive
+};
+struct room_message {
+  std::string room_id, user_id;
+  boost::json::value data;
+};
+struct session_switched {
+  std::string room_id, session_id;  // the session that took the place
+};
+struct room_summary {
+  std::string room_id;
+  std::int64_t occupancy = 0, capacity = 0;
+};
+struct room_list {
+  std::vector<room_summary> rooms;
+  boost::json::value ref;
+};
+struct room_occupancy_update {
+  std::string room_id;
+  std::int64_t occupancy = 0;
+};
+struct ack_unwatch_rooms {
+  boost::json::value ref;
+};
+
 frame encode(const connected& m);
 frame encode(const pong& m);
 frame encode(const registered& m);
@@ -80,6 +126,15 @@ frame encode(const ack_post_submitted& m);
 frame encode(const ack_before_disconnect& m);
 frame encode(const queued& m);
 frame encode(const error& m);
+frame encode(const room_joined& m);
+frame encode(const user_joined& m);
+frame encode(const room_left& m);
+frame encode(const user_left& m);
+frame encode(const room_message& m);
+frame encode(const session_switched& m);
+frame encode(const room_list& m);
+frame encode(const room_occupancy_update& m);
+frame encode(const ack_unwatch_rooms& m);
 // The same as encode(error{...}), without building the struct (the bad-client path).
 frame error_frame(err code, std::string_view message, const boost::json::value& ref);
 

@@ -263,6 +263,7 @@ class actor_test : public ::testing::Test {
     for (auto& a : to_kill) caf::anon_send_exit(a, caf::exit_reason::kill);
     if (deps_) {
       caf::anon_send_exit(deps_->directory, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->rooms, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->cleaner, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->storage, caf::exit_reason::kill);
     }
@@ -305,6 +306,7 @@ class actor_test : public ::testing::Test {
                                 /*detached=*/false);
       d.cleaner = spawn_cleaner(*sys, d.storage, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
       d.directory = spawn_directory(*sys, d.storage, d.cleaner, d.cfg->server.max_sessions, d.cfg->server.max_queue);
+      d.rooms = spawn_room_registry(*sys, rooms_config(*d.cfg));
       deps_ = d;
       run();
     }

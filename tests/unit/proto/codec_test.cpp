@@ -119,15 +119,21 @@ TEST(Codec, MessageTypesHaveWireSpelling) {
   EXPECT_STREQ(type_name(post_submitted_msg{}), "post_submitted");
   EXPECT_STREQ(type_name(ping_msg{}), "ping");
   EXPECT_STREQ(type_name(before_disconnect_msg{}), "before_disconnect");
+  EXPECT_STREQ(type_name(join_room_msg{}), "join_room");
+  EXPECT_STREQ(type_name(leave_room_msg{}), "leave_room");
+  EXPECT_STREQ(type_name(publish_msg{}), "publish");
+  EXPECT_STREQ(type_name(watch_rooms_msg{}), "watch_rooms");
+  EXPECT_STREQ(type_name(unwatch_rooms_msg{}), "unwatch_rooms");
 
   // Every alternative of the variant has a name (a new one fails here until it is listed), and
   // its wire name decodes back to that alternative.
   std::vector<std::string> names =
       all_type_names(std::make_index_sequence<std::variant_size_v<client_message>>{});
   EXPECT_EQ(names, (std::vector<std::string>{"connect", "register", "file_uploaded", "file_removed",
-                                             "post_submitted", "ping", "before_disconnect"}));
+                                             "post_submitted", "ping", "before_disconnect", "join_room",
+                                             "leave_room", "publish", "watch_rooms", "unwatch_rooms"}));
   for (std::size_t i = 0; i < names.size(); ++i) {
-    client_message m = ok(R"({"type":")" + names[i] + R"(","file_id":"f"})");
+    client_message m = ok(R"({"type":")" + names[i] + R"(","file_id":"f","room_id":"r","data":1})");
     EXPECT_EQ(m.index(), i) << names[i];
   }
 }
@@ -236,13 +242,81 @@ TEST(Codec, UnknownTypeMessageIsBoundedAndValidUtf8) {
 }
 
 TEST(Codec, PlannedTypesAreNotSupportedYet) {
-  for (const char* t : {"join_room", "leave_room", "publish", "watch_rooms", "unwatch_rooms",
-                        "subscribe", "unsubscribe", "message", "message_read", "typing", "history"}) {
+  for (const char* t : {"subscribe", "unsubscribe", "message", "message_read", "typing", "history"}) {
     decode_error e = bad("{\"type\":\"" + std::string(t) + "\",\"ref\":7}");
     EXPECT_EQ(e.code, err::unknown_type) << t;
     EXPECT_EQ(e.message, std::string(t) + " is not supported by this server yet");
     EXPECT_EQ(e.ref, json::value(7));
   }
+}
+
+// ---- rooms --------------------------------------------------------------------------------
+
+TEST(Codec, JoinRoom) {
+  auto m = as<join_room_msg>(R"({"type":"join_room","room_id":"study:42","display_name":"Ada L.","ref":1})");
+  EXPECT_EQ(m.room_id, "study:42");
+  EXPECT_EQ(m.display_name, "Ada L.");
+  EXPECT_EQ(m.ref, json::value(1));
+  EXPECT_FALSE(as<join_room_msg>(R"({"type":"join_room","roomId":"r"})").display_name);
+  EXPECT_EQ(as<join_room_msg>(R"({"type":"join_room","room_id":"r","displayName":"Zoë"})").display_name, "Zoë");
+}
+
+TEST(Codec, JoinRoomFieldErrors) {
+  struct tc { std::string text; const char* field; };
+  for (const tc& c : std::vector<tc>{
+           {R"({"type":"join_room"})", "room_id"},
+           {R"({"type":"join_room","room_id":"a b"})", "room_id"},
+           {R"({"type":"join_room","room_id":"r","display_name":""})", "display_name"},
+           {R"({"type":"join_room","room_id":"r","display_name":7})", "display_name"},
+           {R"({"type":"join_room","room_id":"r","display_name":"a\u0007b"})", "display_name"},
+           {R"({"type":"join_room","room_id":"r","display_name":")" + std::string(129, 'n') + "\"}", "display_name"},
+           {R"({"type":"leave_room"})", "room_id"},
+           {R"({"type":"publish","room_id":"r"})", "data"},
+           {R"({"type":"publish","room_id":"r","data":null})", "data"},
+           {R"({"type":"publish","data":1})", "room_id"},
+       }) {
+    decode_error e = bad(c.text);
+    EXPECT_EQ(e.code, err::invalid_field) << c.text;
+    EXPECT_EQ(e.field, c.field) << c.text;
+  }
+  EXPECT_EQ(as<join_room_msg>(R"({"type":"join_room","room_id":"r","display_name":")" + std::string(128, 'n') + "\"}")
+                .display_name->size(),
+            128u);
+}
+
+TEST(Codec, PublishKeepsAnyData) {
+  for (const char* data : {R"(1)", R"("s")", R"([1,{"a":[]}])", R"({"sdp":"v=0\r\n"})", R"(false)"}) {
+    auto m = as<publish_msg>(std::string(R"({"type":"publish","room_id":"r","data":)") + data + "}");
+    EXPECT_EQ(m.room_id, "r");
+    EXPECT_EQ(m.data, json::parse(data)) << data;
+  }
+}
+
+TEST(Codec, WatchAndUnwatchRooms) {
+  EXPECT_EQ(as<watch_rooms_msg>(R"({"type":"watch_rooms","ref":"w"})").ref, json::value("w"));
+  as<unwatch_rooms_msg>(R"({"type":"unwatch_rooms"})");
+}
+
+TEST(ServerCodec, RoomMessages) {
+  room_joined j{"r1", {{"u1", "s_1", "U One", "2026-01-01T00:00:00.000Z"}}, 1, 50, json::value("x")};
+  EXPECT_EQ(frame_json(encode(j)),
+            json::parse(R"({"type":"room_joined","room_id":"r1","participants":[{"user_id":"u1","session_id":"s_1",)"
+                        R"("display_name":"U One","joined_at":"2026-01-01T00:00:00.000Z"}],"occupancy":1,"capacity":50,"ref":"x"})"));
+  EXPECT_EQ(frame_json(encode(user_joined{"r1", "u2", "Two"})),
+            json::parse(R"({"type":"user_joined","room_id":"r1","user_id":"u2","display_name":"Two"})"));
+  EXPECT_EQ(frame_json(encode(room_left{"r1", nullptr})), json::parse(R"({"type":"room_left","room_id":"r1"})"));
+  EXPECT_EQ(frame_json(encode(user_left{"r1", "u2", "timeout"})),
+            json::parse(R"({"type":"user_left","room_id":"r1","user_id":"u2","reason":"timeout"})"));
+  EXPECT_EQ(frame_json(encode(room_message{"r1", "u2", json::parse(R"({"k":[1]})")})),
+            json::parse(R"({"type":"room_message","room_id":"r1","user_id":"u2","data":{"k":[1]}})"));
+  EXPECT_EQ(frame_json(encode(session_switched{"r1", "s_2"})),
+            json::parse(R"({"type":"session_switched","room_id":"r1","session_id":"s_2"})"));
+  EXPECT_EQ(frame_json(encode(room_list{{{"r1", 2, 50}}, json::value(3)})),
+            json::parse(R"({"type":"room_list","rooms":[{"room_id":"r1","occupancy":2,"capacity":50}],"ref":3})"));
+  EXPECT_EQ(frame_json(encode(room_occupancy_update{"r1", 0})),
+            json::parse(R"({"type":"room_occupancy_update","room_id":"r1","occupancy":0})"));
+  EXPECT_EQ(frame_json(encode(ack_unwatch_rooms{json::value("u")})),
+            json::parse(R"({"type":"ack","for":"unwatch_rooms","ref":"u"})"));
 }
 
 // ---- ref ----------------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+// The rooms part of a session (PROTOCOL.md §6): which rooms it is in, and the room list it may
+// watch. The room actors hold the membership and do the broadcasting; a session holds a handle to
+// each of its rooms, tells them when it ends (with the reason the others see), and monitors them so
+// that a room that died is joined again, silently, from what the session knows.
+#include "actors/session_state.hpp"
+
+#include "actors/room_registry.hpp"
+#include "proto/clock.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tether {
+
+namespace {
+
+using codec::err;
+
+room_member member_of(session_self self, const std::string& display_name, boost::json::value ref, bool quiet) {
+  auto& st = self->state;
+  room_member m;
+  m.session_id = st.session_id;
+  m.user_id = st.user_id;
+  m.display_name = display_name;
+  m.joined_at_ms = unix_ms();
+  m.session = caf::actor_cast<session_actor>(self);
+  m.out = st.out;
+  m.ref = std::move(ref);
+  m.quiet = quiet;
+  return m;
+}
+
+// §6 reasons: a session that ended by its drop and window, or was closed by the server for a
+// violation or a limit, is "disconnected".
+std::string user_left_reason(const std::string& end_reason) {
+  for (const char* same : {"left", "timeout", "stale", "idle", "inactive"})
+    if (end_reason == same) return end_reason;
+  return "disconnected";
+}
+
+// §11: display_name defaults to the token's name, else (guests: their name is in the token too)
+// the user id.
+std::string default_name(const session_state& st) { return st.user_name.empty() ? st.user_id : st.user_name; }
+
+void join(session_self self, const std::string& room_id, const std::string& display_name, boost::json::value ref,
+          bool quiet) {
+  auto& st = self->state;
+  self->request(st.deps.rooms, caf::infinite, join_atom::value, room_id, member_of(self, display_name, ref, quiet))
+      .then(
+          [self, room_id, display_name, ref](join_result& r) {
+            auto& s = self->state;
+            if (r.outcome == join_outcome::full) {
+              send_error(self, err::room_full, "room " + room_id + " is full", ref);
+              return;
+            }
+            if (ended(self) || s.leaving) {
+              // Ended (or left everything) while the join was on its way: give the place back.
+              self->send(r.room, leave_atom::value,
+                         leave_request{s.session_id, user_left_reason(s.end_reason), false, nullptr});
+              return;
+            }
+            auto& entry = s.rooms.joined[room_id];
+            if (entry.room != r.room) {
+              if (entry.room) self->demonitor(entry.room.address());
+              self->monitor(r.room);
+            }
+            entry.room = r.room;
+            entry.display_name = display_name;
+          },
+          [self, room_id, ref](caf::error& e) {
+            spdlog::error("session {}: joining {} failed: {}", self->state.session_id, room_id, to_string(e));
+            send_error(self, err::internal, "could not join the room; try again", ref);
+          });
+}
+
+}  // namespace
+
+void on_message(session_self self, const codec::join_room_msg& m) {
+  auto& st = self->state;
+  if (!st.rooms.joined.count(m.room_id) && st.rooms.joined.size() >= max_rooms_per_session) {
+    send_error(self, err::rate_limited, "a session may be in at most 256 rooms", m.ref);
+    return;
+  }
+  join(self, m.room_id, m.display_name.value_or(default_name(st)), m.ref, false);
+}
+
+void on_message(session_self self, const codec::leave_room_msg& m) {
+  auto& st = self->state;
+  auto it = st.rooms.joined.find(m.room_id);
+  if (it == st.rooms.joined.end()) {
+    send_error(self, err::not_found, "not in room " + m.room_id, m.ref);
+    return;
+  }
+  self->send(it->second.room, leave_atom::value, leave_request{st.session_id, "left", true, m.ref});
+  self->demonitor(it->second.room.address());
+  st.rooms.joined.erase(it);
+}
+
+void on_message(session_self self, const codec::publish_msg& m) {
+  auto& st = self->state;
+  auto it = st.rooms.joined.find(m.room_id);
+  if (it == st.rooms.joined.end()) {
+    send_error(self, err::forbidden, "not a member of room " + m.room_id, m.ref);
+    return;
+  }
+  self->send(it->second.room, publish_atom::value, st.session_id, m.data);
+}
+
+void on_message(session_self self, const codec::watch_rooms_msg& m) {
+  auto& st = self->state;
+  st.rooms.watching = true;
+  self->send(st.deps.rooms, watch_atom::value, st.session_id, st.out, m.ref);
+}
+
+void on_message(session_self self, const codec::unwatch_rooms_msg& m) {
+  auto& st = self->state;
+  if (st.rooms.watching) self->send(st.deps.rooms, unwatch_atom::value, st.session_id);
+  st.rooms.watching = false;
+  reply(self, codec::ack_unwatch_rooms{m.ref});
+}
+
+void on_switched(session_self self, const std::string& room_id, const std::string& by_session) {
+  auto& st = self->state;
+  auto it = st.rooms.joined.find(room_id);
+  if (it == st.rooms.joined.end()) return;
+  self->demonitor(it->second.room.address());
+  st.rooms.joined.erase(it);
+  reply(self, codec::session_switched{room_id, by_session});
+}
+
+bool on_room_down(session_self self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  for (auto& [room_id, entry] : st.rooms.joined) {
+    if (entry.room.address() != msg.source) continue;
+    entry.room = nullptr;
+    if (!ended(self)) {
+      spdlog::warn("session {}: room {} went away ({}); joining it again", st.session_id, room_id, to_string(msg.reason));
+      join(self, room_id, entry.display_name, nullptr, true);
+    }
+    return true;
+  }
+  return false;
+}
+
+void leave_all_rooms(session_self self, const std::string& end_reason) {
+  auto& st = self->state;
+  st.end_reason = end_reason;
+  auto reason = user_left_reason(end_reason);
+  for (auto& [room_id, entry] : st.rooms.joined)
+    if (entry.room) self->send(entry.room, leave_atom::value, leave_request{st.session_id, reason, false, nullptr});
+  st.rooms.joined.clear();
+  if (st.rooms.watching) self->send(st.deps.rooms, unwatch_atom::value, st.session_id);
+  st.rooms.watching = false;
+}
+
+}  // namespace tether
