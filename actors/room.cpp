@@ -224,6 +224,8 @@ room_config rooms_config(const settings& s) {
   room_config c;
   c.capacity = s.rooms.max_participants;
   c.policy = s.rooms.duplicate_policy == "allow" ? duplicate_policy::allow : duplicate_policy::switch_place;
+  c.max_restarts = s.rooms.max_restarts;
+  c.restart_period_ms = s.rooms.restart_period_ms;
   return c;
 }
 

@@ -78,6 +78,10 @@ struct room_config {
   // Broadcasts to more members than this are written in slices of this size, each slice a message
   // to the room itself, so one huge room never holds a scheduler thread for long.
   std::size_t slice = 1024;
+  // Supervision intensity: more room crashes than this within the period and the registry gives up
+  // (the supervisor then shuts the server down cleanly).
+  std::int64_t max_restarts = 20;
+  std::int64_t restart_period_ms = 60000;
 };
 room_config rooms_config(const settings& s);
 

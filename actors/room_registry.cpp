@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
 #include <unordered_map>
 
@@ -21,6 +22,7 @@ struct registry_state {
   std::map<std::string, room_entry> rooms;  // ordered: room_list comes sorted by room id
   std::unordered_map<caf::actor_addr, std::string> by_actor;
   std::unordered_map<std::string, std::shared_ptr<outbox>> watchers;  // by session id
+  std::deque<caf::actor_clock::time_point> crashes;                   // within restart_period_ms
   static inline const char* name = "room_registry";
 };
 
@@ -53,8 +55,18 @@ room_registry_actor::behavior_type registry_behavior(registry_self self, room_co
     auto it = self->state.by_actor.find(msg.source);
     if (it == self->state.by_actor.end()) return;
     auto room_id = it->second;
-    if (msg.reason) spdlog::error("room {} died: {}", room_id, to_string(msg.reason));
     forget(self, room_id);
+    if (!msg.reason) return;
+    spdlog::error("room {} died: {}; its members join it again", room_id, to_string(msg.reason));
+    // Supervision intensity: a room that keeps crashing would be restarted forever by its members.
+    auto& st = self->state;
+    auto now = self->clock().now();
+    st.crashes.push_back(now);
+    while (!st.crashes.empty() && now - st.crashes.front() > std::chrono::milliseconds(st.cfg.restart_period_ms))
+      st.crashes.pop_front();
+    if (static_cast<std::int64_t>(st.crashes.size()) > st.cfg.max_restarts)
+      self->quit(caf::make_error(caf::sec::runtime_error,
+                                 std::to_string(st.crashes.size()) + " room crashes within rooms.restart_period_ms"));
   });
   return {
       [=](join_atom, const std::string& room_id, room_member& m) -> caf::delegated<join_result> {

@@ -118,6 +118,13 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                       : msg.source == d.directory.address() ? "directory"
                                                             : "room registry";
     auto why = std::string(who) + " actor died: " + to_string(msg.reason);
+    auto& hooks = self->state.options.hooks;
+    if (msg.source == d.rooms.address() && hooks.on_give_up) {
+      // Rooms hold nothing durable: the sessions are, so a clean shutdown loses nothing.
+      spdlog::critical("{}; shutting down", why);
+      hooks.on_give_up(why);
+      return;
+    }
     spdlog::critical(why);
     if (self->state.options.hooks.on_fatal) self->state.options.hooks.on_fatal(why);
   });

@@ -39,6 +39,9 @@ using supervisor_actor = caf::typed_actor<
 struct supervisor_hooks {
   std::function<void()> on_ready;                  // recovery done: /readyz turns 200
   std::function<void(const std::string&)> on_fatal;  // a core actor died
+  // Something gave up that a clean shutdown handles (rooms crashing beyond their intensity): the
+  // sessions are persisted as on SIGTERM and the process exits non-zero.
+  std::function<void(const std::string&)> on_give_up;
 };
 
 struct supervisor_options {

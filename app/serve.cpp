@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -37,6 +38,8 @@ namespace {
 // A core actor died: exit non-zero at once. Everything acknowledged is in SQLite, and the next
 // start recovers it (crash-only design: there is no half-alive mode).
 constexpr int fatal_exit_code = 70;
+// A clean shutdown the server decided on itself (rooms crashing beyond rooms.max_restarts).
+constexpr int gave_up_exit_code = 75;
 // How long shutdown waits for close frames to be written before stopping I/O.
 constexpr auto close_grace = std::chrono::seconds(2);
 
@@ -133,6 +136,12 @@ int serve(settings s) {
     ctx->ready = true;
     spdlog::info("ready");
   };
+  // Giving up takes the SIGTERM path (sessions persisted for resume), then exits non-zero.
+  auto gave_up = std::make_shared<std::atomic<bool>>(false);
+  options.hooks.on_give_up = [gave_up](const std::string&) {
+    gave_up->store(true);
+    ::kill(::getpid(), SIGTERM);
+  };
   options.hooks.on_fatal = [](const std::string& why) {
     spdlog::critical("fatal: {}; exiting", why);
     spdlog::shutdown();
@@ -190,6 +199,7 @@ int serve(settings s) {
   for (unsigned i = 1; i < thread_count(s.server.io_threads); ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  if (gave_up->load()) exit_code = gave_up_exit_code;
 
   // Every session has quit by now unless one is stuck: then exit at once, as everything
   // acknowledged is durable. Otherwise stop the core actors (storage commits what is pending as it

@@ -97,6 +97,8 @@ const std::vector<option>& options() {
 
       integer(TETHER_OPTION(rooms, max_participants), 1, many, "Distinct users in a room; the next gets room_full."),
       choice(TETHER_OPTION(rooms, duplicate_policy), {"switch", "allow"}, "A user's second session in a room: switch takes the place over, allow keeps both."),
+      integer(TETHER_OPTION(rooms, max_restarts), 1, many, "Room actors that may crash (each restarted by its members) within rooms.restart_period_ms before the server shuts down cleanly (exit 75)."),
+      integer(TETHER_OPTION(rooms, restart_period_ms), 1000, day_ms, "The period rooms.max_restarts counts over."),
 
       integer(TETHER_OPTION(users, guest_inactive_ms), 1, 10 * year_ms, "A guest without application messages for this long is deleted."),
       integer(TETHER_OPTION(users, sweep_interval_ms), 10, day_ms, "How often inactive guests are looked for."),

@@ -63,6 +63,8 @@ struct settings {
   struct {
     std::int64_t max_participants = 50;
     std::string duplicate_policy = "switch";  // switch | allow
+    std::int64_t max_restarts = 20;           // room crashes per restart_period_ms before a clean shutdown
+    std::int64_t restart_period_ms = 60000;
   } rooms;
   struct {
     std::int64_t guest_inactive_ms = 1800000;

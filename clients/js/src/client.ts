@@ -3,6 +3,7 @@ import { Draft, type DraftHost } from './draft.js';
 import { Emitter } from './emitter.js';
 import { TetherError } from './errors.js';
 import { attachPageLifecycle, type PageLifecycleOptions } from './lifecycle.js';
+import { Rooms, type RoomsHost } from './rooms.js';
 import type {
   ClientEventMap,
   ConnectedMessage,
@@ -128,6 +129,8 @@ interface Queued {
 export class TetherClient extends Emitter<ClientEventMap> {
   /** Draft (abandoned-upload cleanup) helper bound to this client. */
   readonly draft: Draft;
+  /** Rooms helper bound to this client: join, leave, publish, watch, live participants, re-join. */
+  readonly rooms: Rooms;
 
   private readonly url: string;
   private readonly token: TokenSource | undefined;
@@ -211,6 +214,11 @@ export class TetherClient extends Emitter<ClientEventMap> {
       emitRejected: (event) => this.emit('draft_rejected', event),
     };
     this.draft = new Draft(host);
+    const roomsHost: RoomsHost = {
+      request: (msg, front, timeoutMs) => this.doRequest(msg, timeoutMs ?? this.requestTimeoutMs, front),
+      send: (msg) => this.transmit({ ...msg }, false),
+    };
+    this.rooms = new Rooms(roomsHost);
 
     if (options.pageLifecycle) {
       attachPageLifecycle(this, options.pageLifecycle === true ? {} : options.pageLifecycle);
@@ -269,6 +277,8 @@ export class TetherClient extends Emitter<ClientEventMap> {
    */
   close(reason = 'client closed'): void {
     if (this._state === 'closed') {
+      // Whatever stopped the client before, close() means the rooms are left for good (no re-join later).
+      this.rooms._handleClosed();
       // After drop(): no socket to say goodbye on, but the session kept for resume is forgotten.
       if (this._resumeToken !== undefined || this.queue.length > 0) {
         this.draft._handleClosed();
@@ -289,6 +299,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
       this.emit('close', { code: 1000, reason, willReconnect: false });
     }
     this.draft._handleClosed();
+    this.rooms._handleClosed();
     this.stop(1000, reason);
   }
 
@@ -737,6 +748,8 @@ export class TetherClient extends Emitter<ClientEventMap> {
       }
     }
 
+    // The room views are up to date before anyone hears of the message.
+    this.rooms._handleMessage(message);
     if (!CLIENT_EVENTS.has(message.type)) this.emit(message.type as keyof ClientEventMap, message as never);
     this.emit('*', message);
   }
@@ -751,6 +764,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     if (!this.hidden) this.backoffExp = 0;
     // Draft re-registration goes to the front of the queue, before anything queued meanwhile.
     this.draft._handleConnected(msg);
+    this.rooms._handleConnected(msg);
     this.flushQueue();
     const gen = this.generation;
     this.setState('open');

@@ -12,6 +12,15 @@ export {
   type TokenSource,
 } from './client.js';
 export { Draft, type UploadResult, type UploadData } from './draft.js';
+export {
+  Rooms,
+  type JoinOptions,
+  type RoomView,
+  type RoomParticipant,
+  type ListedRoom,
+  type RoomLeftReason,
+  type RoomEventMap,
+} from './rooms.js';
 export { TetherError } from './errors.js';
 export { Emitter, type Listener } from './emitter.js';
 export { attachPageLifecycle, type PageLifecycleOptions } from './lifecycle.js';

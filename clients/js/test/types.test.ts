@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import WS from 'ws';
-import { TetherClient, type AckMessage, type PongMessage, type WebSocketConstructor } from '../src/index.js';
+import { TetherClient, type AckMessage, type ListedRoom, type PongMessage, type RoomJoinedMessage, type RoomView, type WebSocketConstructor } from '../src/index.js';
 
 it('public types accept the DOM WebSocket and the ws package, and type replies', () => {
   const dom: WebSocketConstructor | undefined = undefined as unknown as typeof globalThis.WebSocket | undefined;
@@ -16,7 +16,13 @@ it('public types accept the DOM WebSocket and the ws package, and type replies',
     const kept: string[] = (await client.request({ type: 'post_submitted' })).kept;
     client.on('registered', (m) => m.rejected.map((r) => r.code));
     client.on('state', (e) => e.state satisfies 'connecting' | 'open' | 'reconnecting' | 'closed');
-    return [pong, ack, kept];
+    const joined: RoomJoinedMessage = await client.rooms.join('r', { displayName: 'Ann' });
+    const view: RoomView | undefined = client.rooms.get('r');
+    const names: string[] = [...(view?.participants.values() ?? [])].map((p) => p.display_name);
+    const listed: ListedRoom[] = await client.rooms.watch();
+    client.rooms.on('userLeft', (e) => e.reason satisfies string);
+    client.rooms.on('left', (e) => e.reason satisfies 'left' | 'switched' | 'rejoin_failed' | 'closed');
+    return [pong, ack, kept, joined, names, listed];
   };
   assert.equal(typeof typed, 'function');
   assert.equal(client.state, 'closed');

@@ -246,5 +246,39 @@ TEST_F(Rooms, ARoomThatDiesIsJoinedAgainSilently) {
   EXPECT_EQ(b.link->count("room_message"), 1u);
 }
 
+TEST_F(Rooms, RoomsCrashingBeyondTheIntensityMakeTheRegistryGiveUp) {
+  s.rooms.max_restarts = 2;
+  s.rooms.restart_period_ms = 10000;
+  s.session.idle_timeout_ms = 600000;
+  auto a = open_session("alice");
+  join(a, "r1");
+  auto registry = caf::actor_cast<caf::actor>(deps().rooms);
+  auto down = std::make_shared<std::optional<caf::error>>();
+  to_kill.push_back(sys->spawn([registry, down](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(registry);
+    self->set_down_handler([down](caf::down_msg& m) { *down = m.reason; });
+    return {[](int) {}};
+  }));
+  run();
+  auto crash_room = [&] {
+    auto snap = rooms();
+    ASSERT_EQ(snap.actors.size(), 1u);
+    caf::anon_send_exit(snap.actors.at(0), caf::exit_reason::kill);
+    run();
+  };
+  crash_room();
+  for (int i = 0; i < 22; ++i) {  // the first crash goes out of the period (a keeps answering pings)
+    advance(500ms);
+    pong(a);
+  }
+  crash_room();
+  crash_room();
+  EXPECT_FALSE(*down) << "gave up within the intensity";
+  EXPECT_EQ(a.link->count("user_left"), 0u);
+  crash_room();  // the third within 10 s
+  ASSERT_TRUE(*down);
+  EXPECT_TRUE(**down) << "the registry must stop with an error the supervisor sees";
+}
+
 }  // namespace
 }  // namespace tether::actor_testing
