@@ -131,6 +131,7 @@ caf::result<bool> on_attach(session_self self, attach_request& req) {
             s.files.files = std::move(r.files);
             auto l = s.out->link();
             became_open(self, true);
+            refresh_rooms(self);
             if (l) l->rebind(me(self));
           },
           [self, rp](caf::error& e) mutable {

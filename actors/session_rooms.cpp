@@ -65,7 +65,9 @@ void join(session_self self, const std::string& room_id, const std::string& disp
               self->monitor(r.room);
             }
             entry.room = r.room;
-            entry.display_name = display_name;
+            // A second join_room of a room it is in changes nothing there (the room keeps the name
+            // it has), so neither does it here: a re-join after a room crash keeps that name.
+            if (r.outcome == join_outcome::joined) entry.display_name = display_name;
           },
           [self, room_id, ref](caf::error& e) {
             spdlog::error("session {}: joining {} failed: {}", self->state.session_id, room_id, to_string(e));
@@ -78,7 +80,7 @@ void join(session_self self, const std::string& room_id, const std::string& disp
 void on_message(session_self self, const codec::join_room_msg& m) {
   auto& st = self->state;
   if (!st.rooms.joined.count(m.room_id) && st.rooms.joined.size() >= max_rooms_per_session) {
-    send_error(self, err::rate_limited, "a session may be in at most 256 rooms", m.ref);
+    send_error(self, err::capacity, "a session may be in at most 256 rooms", m.ref);
     return;
   }
   join(self, m.room_id, m.display_name.value_or(default_name(st)), m.ref, false);
@@ -140,6 +142,15 @@ bool on_room_down(session_self self, const caf::down_msg& msg) {
     return true;
   }
   return false;
+}
+
+void refresh_rooms(session_self self) {
+  // What happened in its rooms while the session had no connection was not delivered: each room
+  // sends it room_joined again (current participants), seen by nobody else.
+  auto& st = self->state;
+  for (auto& [room_id, entry] : st.rooms.joined)
+    if (entry.room) self->request(entry.room, caf::infinite, join_atom::value, member_of(self, entry.display_name, nullptr, false))
+                        .then([](join_result&) {}, [](caf::error&) {});
 }
 
 void leave_all_rooms(session_self self, const std::string& end_reason) {

@@ -190,10 +190,19 @@ TEST_F(Rooms, AResumeKeepsTheRoomsWithNoLeaveOrJoinSeen) {
   join(a, "r1");
   join(b, "r1");
   drop(b);
+  auto c = open_session("carol");
+  join(c, "r1");  // while bob is away: he misses its user_joined
   auto before = a.link->frames.size();
   auto b2 = open_session("bob", b.resume_token());
   ASSERT_EQ(b2.connected().at("resumed"), true);
   EXPECT_EQ(a.link->frames.size(), before) << a.link->dump();
+  EXPECT_EQ(c.link->count("user_joined"), 0u);
+  // The resumed session gets each room's current state again, after `connected`.
+  ASSERT_EQ(b2.link->frames.size(), 2u) << b2.link->dump();
+  EXPECT_EQ(str(b2.link->frames[0].at("type")), "connected");
+  auto state = b2.link->last("room_joined");
+  EXPECT_EQ(user_ids(state.at("participants")), (strings{"alice", "bob", "carol"}));
+  EXPECT_FALSE(state.contains("ref"));
   // Still a member, on the new connection.
   send_json(a, R"({"type":"publish","room_id":"r1","data":"hi"})");
   EXPECT_EQ(b2.link->count("room_message"), 1u);
@@ -278,6 +287,67 @@ TEST_F(Rooms, RoomsCrashingBeyondTheIntensityMakeTheRegistryGiveUp) {
   crash_room();  // the third within 10 s
   ASSERT_TRUE(*down);
   EXPECT_TRUE(**down) << "the registry must stop with an error the supervisor sees";
+}
+
+}  // namespace
+}  // namespace tether::actor_testing
+
+namespace tether::actor_testing {
+namespace {
+
+// A room driven directly, with members whose outboxes are fake links: broadcasts to more members
+// than a slice are written a slice per message, and every member still sees the room's order.
+class RoomSlices : public actor_test {
+ protected:
+  struct fake_member {
+    std::shared_ptr<fake_link> link = std::make_shared<fake_link>();
+    std::shared_ptr<outbox> out = std::make_shared<outbox>();
+    caf::actor session;
+  };
+  fake_member member() {
+    fake_member f;
+    f.out->bind(f.link);
+    f.session = sys->spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+    to_kill.push_back(f.session);
+    return f;
+  }
+  room_member as_member(const fake_member& f, const std::string& sid, const std::string& user) {
+    room_member m;
+    m.session_id = sid;
+    m.user_id = user;
+    m.display_name = user;
+    m.session = caf::actor_cast<session_actor>(f.session);
+    m.out = f.out;
+    return m;
+  }
+};
+
+TEST_F(RoomSlices, ABigBroadcastIsSlicedAndKeepsTheOrder) {
+  room_config cfg;
+  cfg.slice = 2;
+  auto registry = spawn_room_registry(*sys, cfg);
+  to_kill.push_back(caf::actor_cast<caf::actor>(registry));
+  std::vector<fake_member> ms;
+  for (int i = 0; i < 5; ++i) {
+    ms.push_back(member());
+    auto r = ask<join_result>(registry, join_atom::value, std::string("big"),
+                              as_member(ms.back(), "s" + std::to_string(i), "u" + std::to_string(i)));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->outcome, join_outcome::joined);
+  }
+  auto room = ask<room_list_snapshot>(registry, list_atom::value)->actors.at(0);
+  for (int i = 0; i < 3; ++i) caf::anon_send(room, publish_atom::value, std::string("s0"), json::value(i));
+  // One message to the room writes one slice; the rest continue in later messages.
+  sched->run_once();
+  std::size_t after_one = 0;
+  for (auto& m : ms) after_one += m.link->count("room_message");
+  EXPECT_EQ(after_one, 2u);
+  run();
+  for (auto& m : ms) {
+    auto got = m.link->of_type("room_message");
+    ASSERT_EQ(got.size(), 3u) << m.link->dump();
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(got[i].at("data"), i);
+  }
 }
 
 }  // namespace
