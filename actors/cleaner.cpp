@@ -12,11 +12,13 @@ namespace tether {
 
 namespace {
 
+// Fixed, not an option: it only bounds one round's reply and report (one storage operation);
+// throughput does not depend on it, as a round that did work is followed by the next at once.
 constexpr std::int64_t jobs_per_round = 64;
-
 
 struct cleaner_state {
   storage_actor storage;
+  reader_actor reader;
   std::shared_ptr<blob_store> blobs;
   bool busy = false;           // a round is in flight
   bool wake_again = false;     // a wake arrived during the round
@@ -57,7 +59,8 @@ void round(cleaner_self self) {
     return;
   }
   st.busy = true;
-  self->request(st.storage, caf::infinite, due_atom::value, jobs_per_round)
+  // The reply to the last report came after its commit, so this read already sees it.
+  self->request(st.reader, caf::infinite, due_atom::value, jobs_per_round)
       .then(
           [self](deletion_batch& batch) {
             deletion_report report;
@@ -80,9 +83,11 @@ void round(cleaner_self self) {
           });
 }
 
-cleaner_actor::behavior_type cleaner_behavior(cleaner_self self, storage_actor storage, std::shared_ptr<blob_store> blobs) {
+cleaner_actor::behavior_type cleaner_behavior(cleaner_self self, storage_actor storage, reader_actor reader,
+                                              std::shared_ptr<blob_store> blobs) {
   self->set_default_handler(caf::print_and_drop);
   self->state.storage = std::move(storage);
+  self->state.reader = std::move(reader);
   self->state.blobs = std::move(blobs);
   return {
       [=](wake_atom) { round(self); },
@@ -91,10 +96,11 @@ cleaner_actor::behavior_type cleaner_behavior(cleaner_self self, storage_actor s
 
 }  // namespace
 
-cleaner_actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, std::shared_ptr<blob_store> blobs,
-                         bool detached) {
-  if (detached) return sys.spawn<caf::detached>(cleaner_behavior, std::move(storage), std::move(blobs));
-  return sys.spawn(cleaner_behavior, std::move(storage), std::move(blobs));
+cleaner_actor spawn_cleaner(caf::actor_system& sys, storage_actor storage, reader_actor reader,
+                            std::shared_ptr<blob_store> blobs, bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(cleaner_behavior, std::move(storage), std::move(reader), std::move(blobs));
+  return sys.spawn(cleaner_behavior, std::move(storage), std::move(reader), std::move(blobs));
 }
 
 }  // namespace tether

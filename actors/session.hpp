@@ -6,6 +6,7 @@
 #include "actors/cleaner.hpp"
 #include "actors/client_link.hpp"
 #include "actors/directory.hpp"
+#include "actors/reader.hpp"
 #include "actors/room_registry.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
@@ -23,6 +24,7 @@ namespace tether {
 
 struct session_deps {
   storage_actor storage;
+  reader_actor reader;  // committed reads (actors/reader.hpp)
   directory_actor directory;
   cleaner_actor cleaner;
   room_registry_actor rooms;

@@ -13,7 +13,9 @@ namespace tether {
 namespace {
 
 // A burst of writes shares one transaction; past this many the batch commits early so that
-// acks don't wait behind an unbounded burst.
+// acks don't wait behind an unbounded burst. Fixed, not an option: a batch also ends whenever the
+// mailbox is drained, so the limit only matters under a flood, where 512 operations already make
+// the commit's cost per write negligible while keeping the first ack of the burst within a few ms.
 constexpr std::size_t max_batch = 512;
 
 struct storage_state {
@@ -84,17 +86,6 @@ caf::typed_response_promise<T> batched(storage_self self, Op op) {
   return rp;
 }
 
-// Reads run at once; inside a batch they see its writes.
-template <class T, class Op>
-caf::result<T> read(storage_self self, Op op) {
-  try {
-    return op(*self->state.db, unix_ms());
-  } catch (const std::exception& e) {
-    spdlog::error("storage: {}", e.what());
-    return storage_failure(e.what());
-  }
-}
-
 storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr<database> db, retry_policy retry) {
   // A stray message is logged and dropped: the one SQLite writer must not die of it.
   self->set_default_handler(caf::print_and_drop);
@@ -153,12 +144,6 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           return true;
         });
       },
-      [=](get_file_atom, const std::string& fid) {
-        return read<file_lookup>(self, [&](database& d, std::int64_t) {
-          auto f = d.find_file(fid);
-          return f ? file_lookup{true, *f} : file_lookup{};
-        });
-      },
       [=](del_file_atom, const std::string& fid, const std::string& uid) {
         return batched<bool>(self, [&](database& d, std::int64_t now) { return d.queue_file_deletion(fid, uid, now); });
       },
@@ -167,11 +152,6 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           if (auto f = d.find_file(fid)) return f->user_id == uid ? ext_file_outcome::exists : ext_file_outcome::conflict;
           d.insert_file(file_record{fid, uid, "", 0, "active", true}, now);
           return ext_file_outcome::created;
-        });
-      },
-      [=](due_atom, std::int64_t limit) {
-        return read<deletion_batch>(self, [&](database& d, std::int64_t now) {
-          return deletion_batch{d.due_deletions(now, limit)};
         });
       },
       [=](report_atom, const deletion_report& report) {
@@ -186,10 +166,6 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           return d.next_deletion_at().value_or(-1);
         });
       },
-      [=](audit_atom, const audit_query& q) {
-        return read<audit_records>(self, [&](database& d, std::int64_t) { return audit_records{d.read_audit(q)}; });
-      },
-      [=](stats_atom) { return read<cleanup_stats>(self, [&](database& d, std::int64_t) { return d.stats(); }); },
       [=](unclaimed_atom, std::int64_t older_than_ms, std::int64_t limit) {
         // Its own transaction: it reads only committed rows and never makes others' acks wait
         // behind a long sweep (the caller bounds `limit`).

@@ -1,7 +1,8 @@
 #pragma once
 // The storage actor: the only SQLite writer. Writes from many actors are serialized by its
 // mailbox and grouped into one transaction per burst; a reply is sent only after its write is
-// committed (the durability rule: an `ack` follows the commit).
+// committed (the durability rule: an `ack` follows the commit). It answers no plain reads: those
+// go to the reader actor (actors/reader.hpp), which sees committed rows only.
 #include "actors/atoms.hpp"
 #include "storage/records.hpp"
 
@@ -29,13 +30,9 @@ using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using end_atom = caf::atom_constant<caf::atom("end")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using add_file_atom = caf::atom_constant<caf::atom("add_file")>;
-using get_file_atom = caf::atom_constant<caf::atom("get_file")>;
 using del_file_atom = caf::atom_constant<caf::atom("del_file")>;
 using ext_file_atom = caf::atom_constant<caf::atom("ext_file")>;
-using due_atom = caf::atom_constant<caf::atom("due")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
-using audit_atom = caf::atom_constant<caf::atom("audit")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using note_atom = caf::atom_constant<caf::atom("note")>;
@@ -43,13 +40,10 @@ using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
-struct file_lookup { bool found = false; file_record file; };
 // found = false: the session is ended or unknown, nothing was resumed (not "no files").
 struct resumed_session { bool found = false; std::vector<std::string> files; };
-struct deletion_batch { std::vector<deletion_job> jobs; };
 // What the cleaner did: file id and error text (empty = removed).
 struct deletion_report { std::vector<std::pair<std::string, std::string>> results; };
-struct audit_records { std::vector<audit_record> records; };
 enum class ext_file_outcome { created, exists, conflict };
 
 using string_list = std::vector<std::string>;
@@ -73,15 +67,11 @@ using storage_actor = caf::typed_actor<
     // resume window ms, restart window ms (0: the resume window) -> sessions waiting for a resume
     caf::replies_to<recover_atom, std::int64_t, std::int64_t>::with<recovered_sessions>,
     caf::replies_to<add_file_atom, file_record>::with<bool>,
-    caf::replies_to<get_file_atom, std::string>::with<file_lookup>,
     // file_id, user_id -> whether a deletion was queued
     caf::replies_to<del_file_atom, std::string, std::string>::with<bool>,
     caf::replies_to<ext_file_atom, std::string, std::string>::with<ext_file_outcome>,
-    caf::replies_to<due_atom, std::int64_t>::with<deletion_batch>,
     // -> unix ms of the next due deletion, or -1 when the queue is empty
     caf::replies_to<report_atom, deletion_report>::with<std::int64_t>,
-    caf::replies_to<audit_atom, audit_query>::with<audit_records>,
-    caf::replies_to<stats_atom>::with<cleanup_stats>,
     // older than ms, at most n -> uploads no session ever tracked, now queued for deletion (one
     // transaction of its own; a reply of n means there may be more)
     caf::replies_to<unclaimed_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
@@ -98,13 +88,8 @@ storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<database> db
 }  // namespace tether
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::recovered_sessions)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::resumed_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_report)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_records)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::cleanup_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::track_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::ext_file_outcome)

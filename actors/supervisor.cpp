@@ -2,6 +2,7 @@
 
 #include "actors/cleaner.hpp"
 #include "actors/directory.hpp"
+#include "actors/reader.hpp"
 #include "actors/storage.hpp"
 #include "storage/database.hpp"
 
@@ -101,12 +102,14 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                                   retry_policy{o.cfg->cleanup.max_attempts, o.cfg->cleanup.retry_base_ms,
                                                o.cfg->cleanup.retry_max_ms},
                                   o.detached_io);
-  st.deps.cleaner = spawn_cleaner(self->system(), st.deps.storage, o.blobs, o.detached_io);
+  st.deps.reader = spawn_reader(self->system(), o.reader_db, o.detached_io);
+  st.deps.cleaner = spawn_cleaner(self->system(), st.deps.storage, st.deps.reader, o.blobs, o.detached_io);
   st.deps.directory =
       spawn_directory(self->system(), st.deps.storage, st.deps.cleaner, o.cfg->server.max_sessions,
                       o.cfg->server.max_queue);
   st.deps.rooms = spawn_room_registry(self->system(), rooms_config(*o.cfg));
   self->monitor(st.deps.storage);
+  self->monitor(st.deps.reader);
   self->monitor(st.deps.cleaner);
   self->monitor(st.deps.directory);
   self->monitor(st.deps.rooms);
@@ -114,6 +117,7 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
     if (self->state.shutting_down) return;
     auto& d = self->state.deps;
     const char* who = msg.source == d.storage.address()     ? "storage"
+                      : msg.source == d.reader.address()    ? "reader"
                       : msg.source == d.cleaner.address()   ? "cleaner"
                       : msg.source == d.directory.address() ? "directory"
                                                             : "room registry";

@@ -1,5 +1,5 @@
 #pragma once
-// The supervisor spawns and monitors the storage actor, the cleaner and the directory, runs
+// The supervisor spawns and monitors the storage actor, the reader, the cleaner and the directory, runs
 // crash recovery at start-up, drives the stale sweep and the unclaimed-upload sweep, and the
 // graceful shutdown. A core actor that dies is fatal: tetherd exits and, all state being in SQLite,
 // the next start recovers it.
@@ -46,10 +46,11 @@ struct supervisor_hooks {
 
 struct supervisor_options {
   std::shared_ptr<const settings> cfg;
-  std::shared_ptr<database> db;
+  std::shared_ptr<database> db;         // the writer's connection, opened and migrated
+  std::shared_ptr<database> reader_db;  // a second connection to the same file, database::read_only
   std::shared_ptr<blob_store> blobs;
   supervisor_hooks hooks;
-  bool detached_io = true;  // storage and cleaner on their own threads (off in deterministic tests)
+  bool detached_io = true;  // storage, reader and cleaner on their own threads (off in deterministic tests)
 };
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_options options);

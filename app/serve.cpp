@@ -121,6 +121,9 @@ int serve(settings s) {
   auto db = std::make_shared<database>(s.storage.data_dir + "/tether.db", s.storage.synchronous);
   // Before the storage actor takes the database over; committed on its own.
   db->audit("server_started", "", "", "", "", start_details(s), unix_ms());
+  // The reader's own connection, opened once the file exists and is migrated: what it reads is
+  // committed (WAL), whatever batch the writer has open.
+  auto reader_db = std::make_shared<database>(s.storage.data_dir + "/tether.db", database::read_only);
   auto blobs = std::make_shared<local_blob_store>(blob_dir_of(s));
   blobs->clear_incoming();
 
@@ -131,6 +134,7 @@ int serve(settings s) {
   supervisor_options options;
   options.cfg = cfg;
   options.db = db;
+  options.reader_db = reader_db;
   options.blobs = blobs;
   options.hooks.on_ready = [ctx] {
     ctx->ready = true;
@@ -218,6 +222,7 @@ int serve(settings s) {
   caf::anon_send_exit(ctx->deps.rooms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.cleaner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.reader, caf::exit_reason::user_shutdown);
   start_exit_watchdog(exit_code);
   sys.await_all_actors_done();
   spdlog::info("stopped");

@@ -75,7 +75,7 @@ void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& r
                           "limit");
   }
   auto version = req.version();
-  ask<audit_records>(ctx->sys, ctx->deps.storage, [respond, version](caf::expected<audit_records> r) {
+  ask<audit_records>(ctx->sys, ctx->deps.reader, [respond, version](caf::expected<audit_records> r) {
     if (!r) return internal_error(respond, version, r.error());
     json::array records;
     for (auto& rec : r->records) records.push_back(audit_json(rec));
@@ -84,7 +84,7 @@ void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& r
 }
 
 void get_cleanup(const std::shared_ptr<server_context>& ctx, unsigned version, const respond_fn& respond) {
-  ask<cleanup_stats>(ctx->sys, ctx->deps.storage, [respond, version](caf::expected<cleanup_stats> r) {
+  ask<cleanup_stats>(ctx->sys, ctx->deps.reader, [respond, version](caf::expected<cleanup_stats> r) {
     if (!r) return internal_error(respond, version, r.error());
     json::array failed;
     for (auto& f : r->failed)
@@ -113,7 +113,7 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, unsigned version, c
   auto sessions = std::make_shared<std::int64_t>(0);
   ask<std::int64_t>(ctx->sys, ctx->deps.directory, [ctx, respond, version, sessions](caf::expected<std::int64_t> n) {
     *sessions = n ? *n : -1;
-    ask<cleanup_stats>(ctx->sys, ctx->deps.storage, [ctx, respond, version, sessions](caf::expected<cleanup_stats> r) {
+    ask<cleanup_stats>(ctx->sys, ctx->deps.reader, [ctx, respond, version, sessions](caf::expected<cleanup_stats> r) {
       if (!r) return internal_error(respond, version, r.error());
       std::string out;
       out += "# HELP tether_sessions Live sessions (open or inside their resume window).\n";
@@ -223,7 +223,7 @@ void get_file(const std::shared_ptr<server_context>& ctx, const http_request& re
               const jwt::claims& user, const respond_fn& respond) {
   auto version = req.version();
   bool head = req.method() == http::verb::head;
-  ask<file_lookup>(ctx->sys, ctx->deps.storage, [ctx, respond, version, head, user](caf::expected<file_lookup> r) {
+  ask<file_lookup>(ctx->sys, ctx->deps.reader, [ctx, respond, version, head, user](caf::expected<file_lookup> r) {
     if (!r) return internal_error(respond, version, r.error());
     // Another user's file is answered like a missing one: existence is not revealed.
     if (!r->found || r->file.user_id != user.sub || (r->file.state != "active" && r->file.state != "kept"))

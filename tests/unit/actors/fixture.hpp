@@ -1,12 +1,13 @@
 #pragma once
 // Deterministic actor tests: CAF's test coordinator driven from GoogleTest. Nothing runs until
-// the test calls run(); timers fire only when the test advances the (simulated) clock. Storage
-// and cleaner run as ordinary (not detached) actors, so between run() calls no actor is running
-// and the SQLite state can be read through the same `database` object, or through a second raw
-// connection that sees only what was committed.
+// the test calls run(); timers fire only when the test advances the (simulated) clock. Storage,
+// reader and cleaner run as ordinary (not detached) actors, so between run() calls no actor is
+// running and the SQLite state can be read through the same `database` object, or through a second
+// raw connection that sees only what was committed (as the reader does, through `reader_db`).
 #include "actors/cleaner.hpp"
 #include "actors/client_link.hpp"
 #include "actors/directory.hpp"
+#include "actors/reader.hpp"
 #include "actors/session.hpp"
 #include "actors/storage.hpp"
 #include "actors/supervisor.hpp"
@@ -232,6 +233,7 @@ class actor_test : public ::testing::Test {
     if (!p) throw std::runtime_error("mkdtemp failed");
     dir_ = p;
     db = std::make_shared<database>(dir_ + "/t.db");
+    reader_db = std::make_shared<database>(dir_ + "/t.db", database::read_only);
     blobs = std::make_shared<local_blob_store>(dir_ + "/blobs");
 
     // Short intervals; tests may change `s` before the first actor is spawned.
@@ -266,6 +268,7 @@ class actor_test : public ::testing::Test {
       caf::anon_send_exit(deps_->rooms, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->cleaner, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->storage, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->reader, caf::exit_reason::kill);
     }
     sched->run();
     deps_.reset();
@@ -273,6 +276,7 @@ class actor_test : public ::testing::Test {
     sys->await_actors_before_shutdown(false);
     sys.reset();
     spdlog::set_level(level);
+    reader_db.reset();
     db.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -296,7 +300,7 @@ class actor_test : public ::testing::Test {
 
   // ---- the actors ----
 
-  // storage, cleaner and directory, spawned on first use with the settings in `s`.
+  // storage, reader, cleaner and directory, spawned on first use with the settings in `s`.
   const session_deps& deps() {
     if (!deps_) {
       session_deps d;
@@ -304,7 +308,8 @@ class actor_test : public ::testing::Test {
       d.storage = spawn_storage(*sys, db, retry_policy{s.cleanup.max_attempts, s.cleanup.retry_base_ms,
                                                        s.cleanup.retry_max_ms},
                                 /*detached=*/false);
-      d.cleaner = spawn_cleaner(*sys, d.storage, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
+      d.reader = spawn_reader(*sys, reader_db, /*detached=*/false);
+      d.cleaner = spawn_cleaner(*sys, d.storage, d.reader, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
       d.directory = spawn_directory(*sys, d.storage, d.cleaner, d.cfg->server.max_sessions, d.cfg->server.max_queue);
       d.rooms = spawn_room_registry(*sys, rooms_config(*d.cfg));
       deps_ = d;
@@ -442,6 +447,7 @@ class actor_test : public ::testing::Test {
   std::string dir_;
   settings s;
   std::shared_ptr<database> db;
+  std::shared_ptr<database> reader_db;  // the reader's read-only connection to the same file
   std::shared_ptr<local_blob_store> blobs;
   std::shared_ptr<blob_store> cleaner_store;  // what the cleaner removes from (default: `blobs`)
   caf::actor_system_config sys_cfg;

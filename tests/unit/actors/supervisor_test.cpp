@@ -15,6 +15,7 @@ class Supervisor : public actor_test {
     supervisor_options o;
     o.cfg = settings_ptr();
     o.db = db;
+    o.reader_db = reader_db;
     o.blobs = blobs;
     o.hooks.on_ready = [r = ready] { ++*r; };
     o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };

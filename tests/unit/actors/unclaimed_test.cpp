@@ -17,6 +17,7 @@ class Unclaimed : public actor_test {
     supervisor_options o;
     o.cfg = settings_ptr();
     o.db = db;
+    o.reader_db = reader_db;
     o.blobs = blobs;
     o.detached_io = false;
     auto sup = spawn_supervisor(*sys, std::move(o));

@@ -1,0 +1,52 @@
+#pragma once
+// The reader actor: answers every read that leaves the storage side (audit, cleanup stats, file
+// lookups, the cleaner's due deletions, later chat history) from its own read-only SQLite
+// connection. WAL lets it read while the storage actor writes, and it sees committed rows only:
+// nothing leaves the storage side that is not committed (a deletion handed to the cleaner before
+// its queueing commits could unlink a blob that a crash then brings back as tracked). A long read
+// never delays the writer's commit, and a write that must read first (ext_file) stays on the writer.
+#include "storage/records.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tether {
+
+class database;
+
+using get_file_atom = caf::atom_constant<caf::atom("get_file")>;
+using due_atom = caf::atom_constant<caf::atom("due")>;
+using audit_atom = caf::atom_constant<caf::atom("audit")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// Replies that carry several rows travel as one struct.
+struct file_lookup { bool found = false; file_record file; };
+struct deletion_batch { std::vector<deletion_job> jobs; };
+struct audit_records { std::vector<audit_record> records; };
+
+using reader_actor = caf::typed_actor<
+    caf::replies_to<get_file_atom, std::string>::with<file_lookup>,
+    // at most n -> queued deletions due now, oldest due first
+    caf::replies_to<due_atom, std::int64_t>::with<deletion_batch>,
+    caf::replies_to<audit_atom, audit_query>::with<audit_records>,
+    caf::replies_to<stats_atom>::with<cleanup_stats>>;
+
+// `db` is a connection opened with database::read_only after the writer opened and migrated the
+// file; the reader owns it (SQLite handles are not shared between threads here).
+reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<database> db, bool detached = true);
+
+}  // namespace tether
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_records)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::cleanup_stats)
