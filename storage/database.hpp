@@ -1,7 +1,9 @@
 #pragma once
 // The SQLite database: schema migrations and every query tether makes. Synchronous and
-// single-threaded by design: only the storage actor owns an instance (the one writer), and it
-// groups calls into transactions with begin()/commit().
+// single-threaded by design: the storage actor owns the one instance that writes, and groups calls
+// into transactions with begin()/commit(); the reader actor owns a read_only one. One class, its
+// member functions defined by domain: database.cpp (connection, statements, transactions),
+// sessions.cpp, files.cpp, deletion_queue.cpp, audit.cpp, migrations.cpp.
 #include "storage/records.hpp"
 
 #include <cstdint>
@@ -34,7 +36,7 @@ public:
   static int latest_schema_version();
   int schema_version();
 
-  // Transactions. A savepoint wraps one operation inside a batch so that its failure
+  // Transactions (database.cpp). A savepoint wraps one operation inside a batch so that its failure
   // undoes only that operation.
   void begin();
   void commit();
@@ -43,13 +45,17 @@ public:
   void release();
   void rollback_to();
 
-  // Files.
+  // Files (files.cpp).
   void insert_file(const file_record& f, std::int64_t now_ms);
   std::optional<file_record> find_file(const std::string& file_id);
   // Queues an owner's explicit delete (HTTP DELETE). False when there is nothing to delete.
   bool queue_file_deletion(const std::string& file_id, const std::string& user_id, std::int64_t now_ms);
+  // The unclaimed sweep: queues for deletion (audit reason "unclaimed") up to `limit` active uploads
+  // at least `older_than_ms` old that no session ever tracked; kept files and files registered for
+  // an external store are left alone. Returns the number queued.
+  std::int64_t queue_unclaimed(std::int64_t older_than_ms, std::int64_t limit, std::int64_t now_ms);
 
-  // Sessions and tracking.
+  // Sessions and tracking (sessions.cpp).
   void open_session(const std::string& session_id, const std::string& user_id,
                     const std::string& resume_token, std::int64_t now_ms);
   // A resumed session: new token, open again. Returns the files it tracks, or nullopt when the
@@ -79,12 +85,7 @@ public:
   // A session whose window is 0 is ended here instead (its files queued) and not returned.
   std::vector<persisted_session> recover(std::int64_t now_ms, const recovery_windows& windows = {});
 
-  // The unclaimed sweep: queues for deletion (audit reason "unclaimed") up to `limit` active uploads
-  // at least `older_than_ms` old that no session ever tracked; kept files and files registered for
-  // an external store are left alone. Returns the number queued.
-  std::int64_t queue_unclaimed(std::int64_t older_than_ms, std::int64_t limit, std::int64_t now_ms);
-
-  // Deletion queue.
+  // Deletion queue (deletion_queue.cpp).
   std::vector<deletion_job> due_deletions(std::int64_t now_ms, std::int64_t limit);
   std::optional<std::int64_t> next_deletion_at();
   void deletion_done(const std::string& file_id, std::int64_t now_ms);
@@ -93,7 +94,7 @@ public:
                        std::int64_t now_ms);
   cleanup_stats stats();
 
-  // Audit.
+  // Audit (audit.cpp).
   void audit(const std::string& event, const std::string& session_id, const std::string& user_id,
              const std::string& file_id, const std::string& reason, const std::string& details,
              std::int64_t now_ms);
@@ -105,6 +106,9 @@ private:
   void close();
   void exec(const char* sql);
   void migrate();
+  // Marks a file queued, adds (or re-arms) its deletion_queue row and audits deletion_queued.
+  void queue_deletion(const std::string& file_id, const std::string& session_id, const std::string& user_id,
+                      const std::string& reason, std::int64_t now_ms);
   std::string session_user(const std::string& session_id);
   bool tracked_elsewhere(const std::string& file_id, const std::string& session_id);
 

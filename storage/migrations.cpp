@@ -1,0 +1,107 @@
+// The schema and its upgrades: database::migrate runs every entry past the file's user_version,
+// each in its own transaction.
+#include "storage/database.hpp"
+
+#include <iterator>
+#include <stdexcept>
+#include <string>
+
+namespace tether {
+
+namespace {
+
+// Each entry upgrades the schema by one version; never edit a released entry, append a new one.
+const char* const migrations[] = {
+    // v1: files, sessions, tracking, the deletion queue and the audit log.
+    R"sql(
+    CREATE TABLE files (
+      file_id    TEXT PRIMARY KEY,
+      user_id    TEXT NOT NULL,
+      name       TEXT NOT NULL DEFAULT '',
+      size       INTEGER NOT NULL DEFAULT 0,
+      external   INTEGER NOT NULL DEFAULT 0,
+      state      TEXT NOT NULL DEFAULT 'active',  -- active | kept | queued | deleted | failed
+      created_ms INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX files_user ON files(user_id);
+    CREATE TABLE sessions (
+      session_id     TEXT PRIMARY KEY,
+      user_id        TEXT NOT NULL,
+      resume_token   TEXT NOT NULL,
+      state          TEXT NOT NULL,  -- open | detached | ended
+      pending_reason TEXT NOT NULL DEFAULT '',
+      opened_ms      INTEGER NOT NULL,
+      detached_ms    INTEGER,
+      ended_ms       INTEGER,
+      end_reason     TEXT
+    );
+    CREATE INDEX sessions_live ON sessions(state) WHERE state <> 'ended';
+    CREATE TABLE tracked (
+      session_id TEXT NOT NULL REFERENCES sessions(session_id),
+      file_id    TEXT NOT NULL REFERENCES files(file_id),
+      seq        INTEGER NOT NULL,
+      PRIMARY KEY (session_id, file_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX tracked_file ON tracked(file_id);
+    CREATE TABLE deletion_queue (
+      file_id    TEXT PRIMARY KEY REFERENCES files(file_id),
+      state      TEXT NOT NULL,  -- queued | done | failed
+      attempts   INTEGER NOT NULL DEFAULT 0,
+      next_ms    INTEGER NOT NULL,
+      last_error TEXT NOT NULL DEFAULT '',
+      session_id TEXT,
+      queued_ms  INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX deletion_due ON deletion_queue(next_ms) WHERE state = 'queued';
+    CREATE TABLE audit (
+      id         INTEGER PRIMARY KEY AUTOINCREMENT,
+      at         TEXT NOT NULL,
+      event      TEXT NOT NULL,
+      session_id TEXT NOT NULL DEFAULT '',
+      user_id    TEXT NOT NULL DEFAULT '',
+      file_id    TEXT NOT NULL DEFAULT '',
+      reason     TEXT NOT NULL DEFAULT '',
+      details    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_session ON audit(session_id);
+    CREATE INDEX audit_file ON audit(file_id);
+    CREATE INDEX audit_user ON audit(user_id);
+    )sql",
+    // v2: files.claimed, 1 once any session tracked the file, so that the unclaimed sweep finds
+    // uploads no session ever tracked through a partial index (cheap however many files are kept).
+    // Files of an existing database count as claimed when a session tracks them now or the audit
+    // says one did.
+    R"sql(
+    ALTER TABLE files ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+    UPDATE files SET claimed=1
+     WHERE file_id IN (SELECT file_id FROM tracked)
+        OR file_id IN (SELECT file_id FROM audit WHERE event='file_tracked');
+    CREATE INDEX files_unclaimed ON files(created_ms) WHERE state='active' AND claimed=0 AND external=0;
+    )sql",
+};
+
+}  // namespace
+
+int database::latest_schema_version() { return static_cast<int>(std::size(migrations)); }
+
+void database::migrate() {
+  int version = schema_version();
+  if (version > latest_schema_version())
+    throw std::runtime_error("database schema v" + std::to_string(version) + " is newer than this tetherd (v" +
+                             std::to_string(latest_schema_version()) + ")");
+  for (int v = version; v < latest_schema_version(); ++v) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(migrations[v]);
+      exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+}  // namespace tether
