@@ -30,7 +30,8 @@ struct persisted_session {
 
 // The windows recovery gives the sessions it finds (PROTOCOL.md §11 "Session life"): a session
 // persisted at SIGTERM (pending reason "shutdown") gets the restart window, any other (open at a
-// crash, or already dropped before the stop) the resume window.
+// crash, or already dropped before the stop) the resume window. The defaults only mirror the
+// options' (session.resume_window_ms, session.restart_window_ms); the supervisor passes the settings.
 struct recovery_windows {
   std::int64_t resume_ms = 5000;
   std::int64_t restart_ms = 60000;  // 0: the same as resume_ms
@@ -60,7 +61,7 @@ struct audit_record {
 
 struct audit_query {
   std::optional<std::string> session_id, file_id, user_id;
-  std::int64_t limit = 100;
+  std::int64_t limit = 100;  // GET /api/audit and `tetherd audit` without a limit
 };
 
 struct failed_deletion {
@@ -76,7 +77,8 @@ struct cleanup_stats {
   std::vector<failed_deletion> failed;
 };
 
-// Retry policy of the deletion queue.
+// Retry policy of the deletion queue: cleanup.max_attempts, retry_base_ms and retry_max_ms (these
+// defaults only mirror the options').
 struct retry_policy {
   std::int64_t max_attempts = 8;
   std::int64_t base_ms = 1000;

@@ -36,6 +36,7 @@ void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& r
     } catch (...) {
       q.limit = -1;
     }
+    // Fixed bound: one answer of at most 10 000 records (a few MB) whatever the history holds.
     if (q.limit < 1 || q.limit > 10000)
       return answer_error(respond, req.version(), status::bad_request, "invalid_field", "limit must be 1..10000",
                           "limit");
