@@ -434,6 +434,7 @@ void start_session(session_self self, session_start start) {
     self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
                caf::actor_cast<session_actor>(self));
     detach(self);
+    rejoin_places(self, start.restored->rooms);
   } else if (start.user) {
     begin_open(self, *start.user, start.resume_token);
   } else {

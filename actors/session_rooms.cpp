@@ -42,14 +42,23 @@ std::string user_left_reason(const std::string& end_reason) {
 // the user id.
 std::string default_name(const session_state& st) { return st.user_name.empty() ? st.user_id : st.user_name; }
 
-void join(session_self self, const std::string& room_id, const std::string& display_name, boost::json::value ref,
-          bool quiet) {
+// A place given up without anyone waiting on it (room_full, switched): a failure only leaves a
+// place that the session's end (or a restart's window) removes.
+void unplace(session_self self, const std::string& room_id) {
+  self->request(self->state.deps.storage, caf::infinite, unplace_atom::value, self->state.session_id, room_id)
+      .then([](bool) {}, [](caf::error&) {});
+}
+
+// The room's part: the registry delegates the join to the room, which answers the session.
+void join_room_actor(session_self self, const std::string& room_id, const std::string& display_name,
+                     boost::json::value ref, bool quiet, bool placed) {
   auto& st = self->state;
   self->request(st.deps.rooms, caf::infinite, join_atom::value, room_id, member_of(self, display_name, ref, quiet))
       .then(
-          [self, room_id, display_name, ref](join_result& r) {
+          [self, room_id, display_name, ref, placed](join_result& r) {
             auto& s = self->state;
             if (r.outcome == join_outcome::full) {
+              if (placed) unplace(self, room_id);
               send_error(self, err::room_full, "room " + room_id + " is full", ref);
               return;
             }
@@ -75,6 +84,23 @@ void join(session_self self, const std::string& room_id, const std::string& disp
           });
 }
 
+// join_room: the place is recorded first, so that room_joined never names a place a crash could
+// lose (the durability rule); a refused join takes it back.
+void join(session_self self, const std::string& room_id, const std::string& display_name, boost::json::value ref) {
+  auto& st = self->state;
+  self->request(st.deps.storage, caf::infinite, place_atom::value, st.session_id, room_id, display_name)
+      .then(
+          [self, room_id, display_name, ref](bool) {
+            if (ended(self)) return;  // its end deleted every place
+            join_room_actor(self, room_id, display_name, ref, false, true);
+          },
+          [self, room_id, ref](caf::error& e) {
+            spdlog::error("session {}: recording its place in {} failed: {}", self->state.session_id, room_id,
+                          to_string(e));
+            send_error(self, err::internal, "could not join the room; try again", ref);
+          });
+}
+
 }  // namespace
 
 void on_message(session_self self, const codec::join_room_msg& m) {
@@ -83,7 +109,7 @@ void on_message(session_self self, const codec::join_room_msg& m) {
     send_error(self, err::capacity, "a session may be in at most 256 rooms", m.ref);
     return;
   }
-  join(self, m.room_id, m.display_name.value_or(default_name(st)), m.ref, false);
+  join(self, m.room_id, m.display_name.value_or(default_name(st)), m.ref);
 }
 
 void on_message(session_self self, const codec::leave_room_msg& m) {
@@ -93,9 +119,20 @@ void on_message(session_self self, const codec::leave_room_msg& m) {
     send_error(self, err::not_found, "not in room " + m.room_id, m.ref);
     return;
   }
-  self->send(it->second.room, leave_atom::value, leave_request{st.session_id, "left", true, m.ref});
-  self->demonitor(it->second.room.address());
+  // room_left (sent by the room, in its order) only once the place is gone for good.
+  auto room = it->second.room;
+  if (room) self->demonitor(room.address());
   st.rooms.joined.erase(it);
+  auto ref = m.ref;
+  self->request(st.deps.storage, caf::infinite, unplace_atom::value, st.session_id, m.room_id)
+      .then(
+          [self, room, ref](bool) {
+            if (room) self->send(room, leave_atom::value, leave_request{self->state.session_id, "left", true, ref});
+          },
+          [self, room, ref](caf::error&) {
+            // Not recorded: the room is still left (the client asked); a restart may bring it back.
+            if (room) self->send(room, leave_atom::value, leave_request{self->state.session_id, "left", true, ref});
+          });
 }
 
 void on_message(session_self self, const codec::publish_msg& m) {
@@ -127,6 +164,7 @@ void on_switched(session_self self, const std::string& room_id, const std::strin
   if (it == st.rooms.joined.end()) return;
   self->demonitor(it->second.room.address());
   st.rooms.joined.erase(it);
+  unplace(self, room_id);
   reply(self, codec::session_switched{room_id, by_session});
 }
 
@@ -137,11 +175,17 @@ bool on_room_down(session_self self, const caf::down_msg& msg) {
     entry.room = nullptr;
     if (!ended(self)) {
       spdlog::warn("session {}: room {} went away ({}); joining it again", st.session_id, room_id, to_string(msg.reason));
-      join(self, room_id, entry.display_name, nullptr, true);
+      join_room_actor(self, room_id, entry.display_name, nullptr, true, false);
     }
     return true;
   }
   return false;
+}
+
+void rejoin_places(session_self self, const std::vector<room_place>& places) {
+  // A session restored after a restart takes its places again (they are recorded already); the
+  // rooms are new, so the others present see it join.
+  for (const auto& p : places) join_room_actor(self, p.room_id, p.display_name, nullptr, false, false);
 }
 
 void refresh_rooms(session_self self) {

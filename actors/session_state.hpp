@@ -146,6 +146,8 @@ void on_message(session_self self, const codec::unwatch_rooms_msg& m);
 void on_switched(session_self self, const std::string& room_id, const std::string& by_session);
 // A monitored actor went down: true when it was one of the session's rooms.
 bool on_room_down(session_self self, const caf::down_msg& msg);
+// A session restored after a restart: back into the rooms it had places in.
+void rejoin_places(session_self self, const std::vector<room_place>& places);
 // After a resume: every room sends the session its current state again (room_joined).
 void refresh_rooms(session_self self);
 // The session ended with `end_reason`: leave every room (the others see it as §6 says).

@@ -108,6 +108,15 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           return files ? resumed_session{true, std::move(*files)} : resumed_session{};
         });
       },
+      [=](place_atom, const std::string& sid, const std::string& room, const std::string& name) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.place(sid, room, name, now);
+          return true;
+        });
+      },
+      [=](unplace_atom, const std::string& sid, const std::string& room) {
+        return batched<bool>(self, [&](database& d, std::int64_t) { return d.unplace(sid, room); });
+      },
       [=](token_atom, const std::string& sid, const std::string& token) {
         return batched<bool>(self, [&](database& d, std::int64_t) {
           d.set_resume_token(sid, token);

@@ -37,6 +37,8 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using note_atom = caf::atom_constant<caf::atom("note")>;
 using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
+using place_atom = caf::atom_constant<caf::atom("place")>;
+using unplace_atom = caf::atom_constant<caf::atom("unplace")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -62,6 +64,11 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<untrack_atom, std::string, std::string, std::string>::with<bool>,
     // session_id, user_id, post_id -> kept files
     caf::replies_to<submit_atom, std::string, std::string, std::string>::with<string_list>,
+    // session_id, room_id, display_name: the session's place in a room, recorded before the room
+    // is told (a room_joined never names a place a crash could lose)
+    caf::replies_to<place_atom, std::string, std::string, std::string>::with<bool>,
+    // session_id, room_id -> whether it had a place there
+    caf::replies_to<unplace_atom, std::string, std::string>::with<bool>,
     // session_id, reason -> number of files queued for deletion
     caf::replies_to<end_atom, std::string, std::string>::with<std::int64_t>,
     // resume window ms, restart window ms (0: the resume window) -> sessions waiting for a resume

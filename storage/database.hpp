@@ -80,6 +80,14 @@ public:
   // session had already ended).
   std::int64_t end_session(const std::string& session_id, const std::string& reason, std::int64_t now_ms);
 
+  // Room places (rooms.cpp): what a session must get back on a resume after a restart. A place is
+  // recorded before the room is told, so a `room_joined` never names a place that could be lost.
+  void place(const std::string& session_id, const std::string& room_id, const std::string& display_name,
+             std::int64_t now_ms);
+  // False when the session had no place there.
+  bool unplace(const std::string& session_id, const std::string& room_id);
+  std::vector<room_place> room_places(const std::string& session_id);
+
   // Crash recovery: sessions open at the crash become detached with reason "crash"; returns every
   // detached session, with its files and its window (`windows.for_reason`), to be counted from now.
   // A session whose window is 0 is ended here instead (its files queued) and not returned.

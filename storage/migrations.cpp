@@ -80,6 +80,17 @@ const char* const migrations[] = {
         OR file_id IN (SELECT file_id FROM audit WHERE event='file_tracked');
     CREATE INDEX files_unclaimed ON files(created_ms) WHERE state='active' AND claimed=0 AND external=0;
     )sql",
+    // v3: room places, durable with their session (PROTOCOL.md §4: a resume, after a restart too,
+    // gets the session's rooms back). Deleted when the session ends or leaves the room.
+    R"sql(
+    CREATE TABLE room_places (
+      session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
+      room_id TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      joined_ms INTEGER NOT NULL,
+      PRIMARY KEY (session_id, room_id)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace

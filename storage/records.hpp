@@ -16,6 +16,13 @@ struct file_record {
   bool external = false;
 };
 
+// A session's place in a room, as stored (room_places).
+struct room_place {
+  std::string room_id;
+  std::string display_name;
+  std::int64_t joined_ms = 0;
+};
+
 // A session that was open or inside its resume window when the server stopped.
 struct persisted_session {
   std::string session_id;
@@ -23,6 +30,7 @@ struct persisted_session {
   std::string resume_token;
   std::string pending_reason;  // the session_closed reason if its window passes: crash | shutdown | closed
   std::vector<std::string> files;
+  std::vector<room_place> rooms;
   // How long it waits for a resume, counted from the restart (set by recovery: the restart
   // window for `shutdown`, the resume window for `crash`); -1: session.resume_window_ms.
   std::int64_t window_ms = -1;

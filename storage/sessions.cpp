@@ -132,6 +132,7 @@ std::int64_t database::end_session(const std::string& session_id, const std::str
     ++queued;
   }
   statement(*this, "DELETE FROM tracked WHERE session_id=?").bind(1, session_id).run();
+  statement(*this, "DELETE FROM room_places WHERE session_id=?").bind(1, session_id).run();
   statement(*this, "UPDATE sessions SET state='ended',ended_ms=?,end_reason=? WHERE session_id=?")
       .bind(1, now_ms).bind(2, reason).bind(3, session_id).run();
   audit("session_closed", session_id, user_id, "", reason, "{\"files_queued\":" + std::to_string(queued) + "}", now_ms);
@@ -163,6 +164,7 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
       continue;
     }
     p.files = tracked_files(p.session_id);
+    p.rooms = room_places(p.session_id);
     out.push_back(std::move(p));
   }
   audit("recovery", "", "", "", "",

@@ -173,3 +173,45 @@ TEST(Rooms, ASlowMemberOfAFloodedRoomIsCutOffAndTheOthersKeepReceiving) {
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 1008);
 }
+
+// §4: a resume after a restart gets the session's rooms back (room places are durable with it).
+void rooms_survive(bool planned) {
+  server_process s({"session.resume_window_ms=10000", "session.restart_window_ms=10000"});
+  auto a = std::make_unique<ws_client>(s.port());
+  auto b = std::make_unique<ws_client>(s.port());
+  auto ha = open_session(*a, s.token("alice"));
+  auto hb = open_session(*b, s.token("bob"));
+  ASSERT_TRUE(ha && hb);
+  join(*a, "keep");
+  join(*b, "keep");
+  join(*b, "left-before");
+  ASSERT_TRUE(b->send_json({{"type", "leave_room"}, {"room_id", "left-before"}, {"ref", "l"}}));
+  auto left = b->next_of_type("room_left", 5s);
+  ASSERT_TRUE(left);
+  ASSERT_EQ(str(*left, "room_id"), "left-before");
+  if (planned) {
+    EXPECT_EQ(s.terminate(), 0);
+  } else {
+    s.kill9();
+  }
+  a.reset();
+  b.reset();
+  s.restart();
+  ws_client a2(s.port()), b2(s.port());
+  auto ra = open_session(a2, s.token("alice"), str(*ha, "resume_token"));
+  auto rb = open_session(b2, s.token("bob"), str(*hb, "resume_token"));
+  ASSERT_TRUE(ra && rb);
+  ASSERT_EQ((*ra)["resumed"], value(true));
+  ASSERT_EQ((*rb)["resumed"], value(true));
+  ASSERT_TRUE(a2.send_json({{"type", "publish"}, {"room_id", "keep"}, {"data", "still here"}}));
+  auto got = next_about(b2, "room_message", "alice", 3s);
+  ASSERT_TRUE(got) << "the rooms did not survive the restart";
+  EXPECT_EQ(got->at("data"), value("still here"));
+  auto list = request(b2, {{"type", "watch_rooms"}, {"ref", "w"}});
+  ASSERT_TRUE(list);
+  // The room left before the restart stays left.
+  for (auto& r : list->at("rooms").as_array()) EXPECT_NE(r.at("room_id"), value("left-before")) << serialize(*list);
+}
+
+TEST(Rooms, PlacesSurviveASigtermRestart) { rooms_survive(true); }
+TEST(Rooms, PlacesSurviveACrash) { rooms_survive(false); }

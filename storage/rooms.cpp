@@ -1,0 +1,30 @@
+// Room places: which rooms a session is in, kept with the session so that a resume after a restart
+// gets them back. The membership itself lives in the room actors; this is its durable copy.
+#include "storage/database.hpp"
+
+#include "storage/statement.hpp"
+
+namespace tether {
+
+void database::place(const std::string& session_id, const std::string& room_id, const std::string& display_name,
+                     std::int64_t now_ms) {
+  // A second join of the same room keeps the first place (and name), as the room does.
+  statement(*this, "INSERT OR IGNORE INTO room_places(session_id,room_id,display_name,joined_ms) VALUES(?,?,?,?)")
+      .bind(1, session_id).bind(2, room_id).bind(3, display_name).bind(4, now_ms)
+      .run();
+}
+
+bool database::unplace(const std::string& session_id, const std::string& room_id) {
+  statement(*this, "DELETE FROM room_places WHERE session_id=? AND room_id=?").bind(1, session_id).bind(2, room_id).run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<room_place> database::room_places(const std::string& session_id) {
+  std::vector<room_place> out;
+  statement s(*this, "SELECT room_id,display_name,joined_ms FROM room_places WHERE session_id=? ORDER BY joined_ms");
+  s.bind(1, session_id);
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.integer(2)});
+  return out;
+}
+
+}  // namespace tether
