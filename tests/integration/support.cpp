@@ -1,9 +1,9 @@
 #include "support.hpp"
 
+#include "tests/support/raw_sqlite.hpp"
+
 #include <algorithm>
 #include <gtest/gtest.h>
-
-#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -779,32 +779,12 @@ std::optional<json::object> request(ws_client& c, const json::object& msg, ms ti
 // ---- the database ----------------------------------------------------------------------------
 
 std::vector<std::vector<std::string>> sql_rows(const server_process& s, const std::string& query) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3* db = nullptr;
-  auto path = s.data_dir() + "/tether.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << path << ": " << (db ? sqlite3_errmsg(db) : "?");
-    sqlite3_close(db);
-    return rows;
+  try {
+    return testing_support::raw_sqlite(s.data_dir() + "/tether.db").rows(query);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return {};
   }
-  sqlite3_busy_timeout(db, 2000);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "bad query " << query << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
-  }
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      auto* text = sqlite3_column_text(st, i);
-      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
 }
 
 // ---- tokens: HS256 without OpenSSL (this target links none) ------------------------------------

@@ -17,13 +17,13 @@
 #include "proto/jwt.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/database.hpp"
+#include "tests/support/raw_sqlite.hpp"
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <stdlib.h>
 
@@ -161,51 +161,7 @@ class fake_link : public client_link {
 };
 
 // A second, independent connection to the SQLite file: sees committed rows only (WAL).
-class raw_sqlite {
- public:
-  explicit raw_sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
-      sqlite3_close(h_);
-      throw std::runtime_error("raw open " + path + ": " + msg);
-    }
-    sqlite3_busy_timeout(h_, 1000);
-  }
-  ~raw_sqlite() { sqlite3_close(h_); }
-  raw_sqlite(const raw_sqlite&) = delete;
-  raw_sqlite& operator=(const raw_sqlite&) = delete;
-
-  std::vector<strings> rows(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
-    std::vector<strings> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      strings row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto p = sqlite3_column_text(s, i);
-        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
-    return out;
-  }
-  std::string text(const std::string& sql) {
-    auto r = rows(sql);
-    return r.empty() || r[0].empty() ? std::string() : r[0][0];
-  }
-  strings column(const std::string& sql) {
-    strings out;
-    for (auto& r : rows(sql)) out.push_back(r.empty() ? std::string() : r[0]);
-    return out;
-  }
-
- private:
-  sqlite3* h_ = nullptr;
-};
+using testing_support::raw_sqlite;
 
 // A session under test: the actor its connection started with, and the link. After a resume the
 // link talks to the resumed session's actor (link->target), and `actor` has quit.
@@ -319,6 +275,41 @@ class actor_test : public ::testing::Test {
   }
   // Uses another actor's deps (e.g. the supervisor's) for the sessions spawned from now on.
   void use_deps(const session_deps& d) { deps_ = d; }
+
+  // Spawns the supervisor (storage and cleaner not detached), starts it (its answer in `started`,
+  // its hooks counted in `ready` and `fatal`), and makes the sessions spawned from now on use its deps.
+  supervisor_actor start_supervisor() {
+    supervisor_options o;
+    o.cfg = settings_ptr();
+    o.db = db;
+    o.reader_db = reader_db;
+    o.blobs = blobs;
+    o.hooks.on_ready = [r = ready] { ++*r; };
+    o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };
+    o.detached_io = false;
+    auto sup = spawn_supervisor(*sys, std::move(o));
+    to_kill.push_back(caf::actor_cast<caf::actor>(sup));
+    run();
+    auto d = ask<session_deps>(sup, deps_atom::value);
+    if (!d) {
+      ADD_FAILURE() << "no deps from the supervisor";
+      return sup;
+    }
+    use_deps(*d);
+    started = ask<bool>(sup, start_atom::value);
+    return sup;
+  }
+
+  // A process stop: the supervisor and the core actors it spawned are killed; the database stays
+  // for the next start_supervisor().
+  void kill_supervisor(const supervisor_actor& sup) {
+    auto old = deps();
+    for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
+                    caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage),
+                    caf::actor_cast<caf::actor>(old.reader)})
+      caf::anon_send_exit(h, caf::exit_reason::kill);
+    run();
+  }
 
   std::shared_ptr<const settings> settings_ptr() {
     if (!cfg_) cfg_ = std::make_shared<const settings>(s);
@@ -454,6 +445,10 @@ class actor_test : public ::testing::Test {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::vector<caf::actor> to_kill;
+  // What start_supervisor saw: on_ready calls, on_fatal reasons, the answer to start_atom.
+  std::shared_ptr<int> ready = std::make_shared<int>(0);
+  std::shared_ptr<strings> fatal = std::make_shared<strings>();
+  std::optional<bool> started;
 
  private:
   std::optional<session_deps> deps_;

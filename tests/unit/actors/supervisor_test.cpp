@@ -9,28 +9,17 @@ namespace {
 
 class Supervisor : public actor_test {
  protected:
-  // Spawns the supervisor (storage and cleaner not detached), starts it, and makes the sessions
-  // spawned from now on use its deps.
-  supervisor_actor start_supervisor() {
-    supervisor_options o;
-    o.cfg = settings_ptr();
-    o.db = db;
-    o.reader_db = reader_db;
-    o.blobs = blobs;
-    o.hooks.on_ready = [r = ready] { ++*r; };
-    o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };
-    o.detached_io = false;
-    auto sup = spawn_supervisor(*sys, std::move(o));
-    to_kill.push_back(caf::actor_cast<caf::actor>(sup));
-    run();
-    auto d = ask<session_deps>(sup, deps_atom::value);
-    if (!d) {
-      ADD_FAILURE() << "no deps from the supervisor";
-      return sup;
-    }
-    use_deps(*d);
-    started = ask<bool>(sup, start_atom::value);
-    return sup;
+  // A planned restart: alice's session tracks f1, a graceful shutdown persists it, the actors
+  // stop and a new supervisor recovers from the same database. The session as it was before.
+  test_session tracked_then_restarted() {
+    auto sup = start_supervisor();
+    add_file("f1");
+    auto a = open_session("alice");
+    send_json(a, R"({"type":"register","file_ids":["f1"]})");
+    EXPECT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
+    kill_supervisor(sup);
+    start_supervisor();
+    return a;
   }
 
   // A session left 'open' (as by a crash) tracking `files` of `user`.
@@ -42,10 +31,6 @@ class Supervisor : public actor_test {
     auto r = db->track(sid, user, files, "", now);
     ASSERT_EQ(r.tracked, files);
   }
-
-  std::shared_ptr<int> ready = std::make_shared<int>(0);
-  std::shared_ptr<strings> fatal = std::make_shared<strings>();
-  std::optional<bool> started;
 };
 
 TEST_F(Supervisor, RecoveryWithWindowZeroCleansUpCrashedSessions) {
@@ -206,21 +191,7 @@ TEST_F(Supervisor, ShutdownPersistsOpenSessionsForTheNextStart) {
 // The next start after a shutdown: the sessions wait again, then are cleaned with reason "shutdown".
 TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
   s.session.restart_window_ms = 4000;  // resume window: 2000
-  auto sup = start_supervisor();
-  add_file("f1");
-  auto a = open_session("alice");
-  auto sid = a.session_id();
-  auto token = a.resume_token();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
-  ASSERT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
-
-  // "Restart": the old actors go, a new supervisor recovers from the same database.
-  auto old = deps();
-  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
-                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
-    caf::anon_send_exit(h, caf::exit_reason::kill);
-  run();
-  start_supervisor();
+  auto sid = tracked_then_restarted().session_id();
   EXPECT_EQ(session_state(sid), "detached");
   EXPECT_EQ(pending_reason(sid), "shutdown");
   advance(3990ms);  // past the resume window, inside the restart window
@@ -230,22 +201,11 @@ TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
   EXPECT_EQ(closed_reasons(sid), strings{"shutdown"});
   EXPECT_EQ(file_state("f1"), "deleted");
   EXPECT_FALSE(blob_exists("f1"));
-  (void)token;
 }
 
 TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheRestart) {
-  auto sup = start_supervisor();
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = tracked_then_restarted();
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
-  ASSERT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
-  auto old = deps();
-  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
-                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
-    caf::anon_send_exit(h, caf::exit_reason::kill);
-  run();
-  start_supervisor();
   auto b = open_session("alice", a.resume_token());
   EXPECT_EQ(b.connected().at("resumed"), true);
   EXPECT_EQ(b.session_id(), sid);
@@ -340,7 +300,9 @@ TEST_F(Directory, ShutdownClosesSessionsWith1001AndPersistsThemDetached) {
   ASSERT_EQ(recovered.size(), 2u);
   for (auto& p : recovered) {
     EXPECT_EQ(p.pending_reason, "shutdown") << p.session_id;
-    if (p.session_id == sid) EXPECT_EQ(p.files, strings{"f1"});
+    if (p.session_id == sid) {
+      EXPECT_EQ(p.files, strings{"f1"});
+    }
   }
 }
 

@@ -3,9 +3,9 @@
 // removed in TearDown), a real SQLite file opened through tether::database, and a second raw
 // SQLite connection to look at rows the API does not expose.
 #include "storage/database.hpp"
+#include "tests/support/raw_sqlite.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <stdlib.h>
 
@@ -15,7 +15,6 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,60 +23,9 @@ namespace tether::storage_testing {
 // 2026-01-01T12:00:00.000Z: a fixed "now" so that audit timestamps and queue times are exact.
 constexpr std::int64_t T0 = 1767268800000;
 
-// A second, independent connection to the same SQLite file (WAL lets it read while the
-// database under test holds its own connection).
-class raw_sqlite {
- public:
-  explicit raw_sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
-      sqlite3_close(h_);
-      throw std::runtime_error("raw open " + path + ": " + msg);
-    }
-    sqlite3_busy_timeout(h_, 5000);
-  }
-  ~raw_sqlite() { sqlite3_close(h_); }
-  raw_sqlite(const raw_sqlite&) = delete;
-  raw_sqlite& operator=(const raw_sqlite&) = delete;
-
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown";
-      sqlite3_free(err);
-      throw std::runtime_error("raw exec '" + sql + "': " + msg);
-    }
-  }
-
-  // Every row of a query, each column rendered as text ("NULL" for NULL).
-  std::vector<std::vector<std::string>> rows(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
-    std::vector<std::vector<std::string>> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto p = sqlite3_column_text(s, i);
-        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
-    return out;
-  }
-
-  // The first column of the first row ("" when there is no row).
-  std::string text(const std::string& sql) {
-    auto r = rows(sql);
-    return r.empty() || r[0].empty() ? std::string() : r[0][0];
-  }
-  std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
-
- private:
-  sqlite3* h_ = nullptr;
+// A second connection to the database file; the storage tests also write through it (exec).
+struct raw_sqlite : testing_support::raw_sqlite {
+  explicit raw_sqlite(const std::string& path) : testing_support::raw_sqlite(path, mode::read_write) {}
 };
 
 // A fresh directory under /tmp per test.
