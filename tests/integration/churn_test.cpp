@@ -11,9 +11,6 @@
 #include <memory>
 
 using namespace tether::it;
-using boost::json::array;
-using boost::json::object;
-using boost::json::value;
 
 namespace {
 
@@ -50,7 +47,9 @@ TEST(Churn, SessionsClosedWithACloseFrameReleaseEverything) {
     ws_client c(s.port());
     ASSERT_TRUE(open_session(c, token));
     maybe_register(s, c, token, i);
-    if (i % 2 == 0) ASSERT_TRUE(request(c, {{"type", "ping"}}));
+    if (i % 2 == 0) {
+      ASSERT_TRUE(request(c, {{"type", "ping"}}));
+    }
     ASSERT_TRUE(c.close());
   }
   expect_all_released(s);
@@ -137,8 +136,11 @@ TEST(Churn, ConnectionsThatNeverAuthenticateReleaseEverything) {
     ASSERT_EQ(anonymous.back()->connect("/ws"), 101);
     if (i % 3 == 0) anonymous.back()->drop();
   }
-  for (auto& c : anonymous)
-    if (c->is_open()) EXPECT_EQ(c->wait_close(5s), 4001);
+  for (auto& c : anonymous) {
+    if (c->is_open()) {
+      EXPECT_EQ(c->wait_close(5s), 4001);
+    }
+  }
   anonymous.clear();
   // A refused upgrade holds nothing either.
   for (int i = 0; i < 50; ++i) {

@@ -4,28 +4,10 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
-using boost::json::array;
-using boost::json::object;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 
 const std::vector<std::string> window0{"session.resume_window_ms=0"};
-
-// Waits until the audit shows session_closed for `session_id`; returns the records then.
-std::vector<object> wait_session_closed(const server_process& s, const std::string& session_id, ms timeout = 3s) {
-  std::vector<object> records;
-  bool closed = wait_until(
-      [&] {
-        records = audit(s);
-        return has_record(records, "session_closed", "", "", session_id);
-      },
-      timeout);
-  EXPECT_TRUE(closed) << "no session_closed for " << session_id;
-  return records;
-}
 
 }  // namespace
 
@@ -38,9 +20,8 @@ TEST(Cleanup, CloseWithoutSubmitDeletesBothFiles) {
   ASSERT_TRUE(s.blob_exists(f2));
 
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, token).session_id;
+  ASSERT_FALSE(sid.empty());
   auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}, {"draft_id", "d1"}, {"ref", "r1"}});
   ASSERT_TRUE(reg);
   EXPECT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
@@ -75,16 +56,10 @@ TEST(Cleanup, CloseWithoutSubmitDeletesBothFiles) {
 TEST(Cleanup, PostSubmittedKeepsFiles) {
   server_process s(window0);
   auto token = s.token("alice");
-  auto f1 = upload(s, token, "a.jpg", "kept one");
-  auto f2 = upload(s, token, "b.jpg", "kept two");
-
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}});
-  ASSERT_TRUE(reg);
-  ASSERT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
+  auto d = open_draft(s, c, token, {"a.jpg", "b.jpg"});
+  ASSERT_FALSE(HasFailure());
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
   auto ack = request(c, {{"type", "post_submitted"}, {"post_id", "p1"}, {"ref", 7}});
   ASSERT_TRUE(ack);
@@ -112,9 +87,7 @@ TEST(Cleanup, PostSubmittedKeepsFiles) {
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f2));
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(s.blob_exists(f2));
-  auto got = http_call(s.port(), http::verb::get, "/api/files/" + f1, token);
-  EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(got.body, "kept one");
+  EXPECT_EQ(download(s, token, f1), "a.jpg");
 }
 
 TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
@@ -125,9 +98,8 @@ TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
   auto theirs = upload(s, bob, "theirs.png", "bob's");
 
   ws_client c(s.port());
-  auto hello = open_session(c, alice);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, alice).session_id;
+  ASSERT_FALSE(sid.empty());
   auto reg = request(c, {{"type", "register"}, {"file_ids", ids({mine, theirs, "f_no_such_file"})}, {"ref", "r"}});
   ASSERT_TRUE(reg);
   ASSERT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
@@ -156,9 +128,7 @@ TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
   EXPECT_TRUE(s.blob_exists(theirs));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", theirs));
   EXPECT_FALSE(has_record(records, "file_tracked", "", theirs));
-  auto got = http_call(s.port(), http::verb::get, "/api/files/" + theirs, bob);
-  EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(got.body, "bob's");
+  EXPECT_EQ(download(s, bob, theirs), "bob's");
 }
 
 TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
@@ -167,16 +137,9 @@ TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
   auto f = upload(s, token, "shared.jpg", "shared");
 
   ws_client a(s.port()), b(s.port());
-  auto ha = open_session(a, token);
-  auto hb = open_session(b, token);
-  ASSERT_TRUE(ha && hb);
-  auto sa = str(*ha, "session_id"), sb = str(*hb, "session_id");
+  auto sa = open_session_ids(a, token).session_id, sb = open_session_ids(b, token).session_id;
   ASSERT_NE(sa, sb);
-  for (auto* c : {&a, &b}) {
-    auto reg = request(*c, {{"type", "register"}, {"file_ids", ids({f})}});
-    ASSERT_TRUE(reg);
-    EXPECT_EQ((*reg)["file_ids"], value(ids({f}))) << serialize(*reg);
-  }
+  ASSERT_TRUE(register_files(a, {f}) && register_files(b, {f}));
 
   ASSERT_TRUE(a.close(1000));
   auto records = wait_session_closed(s, sa);
@@ -195,15 +158,10 @@ TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
 TEST(Cleanup, FileRemovedIsUntrackedNotDeleted) {
   server_process s(window0);
   auto token = s.token("alice");
-  auto f1 = upload(s, token, "one.jpg", "one");
-  auto f2 = upload(s, token, "two.jpg", "two");
-
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}});
-  ASSERT_TRUE(reg);
+  auto d = open_draft(s, c, token, {"one.jpg", "two.jpg"});
+  ASSERT_FALSE(HasFailure());
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
   auto ack = request(c, {{"type", "file_removed"}, {"file_id", f1}, {"ref", "rm"}});
   ASSERT_TRUE(ack);
@@ -238,9 +196,8 @@ TEST(Cleanup, FileUploadedAckCarriesFileIdAndRef) {
   auto f2 = upload(s, token, "two.jpg", "two");
 
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, token).session_id;
+  ASSERT_FALSE(sid.empty());
 
   // Without a register first; ref as a string, then as an integer with the camelCase alias.
   auto ack = request(c, {{"type", "file_uploaded"}, {"file_id", f1}, {"ref", "u1"}});

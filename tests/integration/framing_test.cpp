@@ -4,9 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::object;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 
@@ -22,6 +19,13 @@ void expect_error(ws_client& c, const std::string& text, const std::string& code
   if (!ref.is_null()) {
     EXPECT_EQ((*m)["ref"], ref) << serialize(*m);
   }
+}
+
+// A ping with this ref, `size` bytes of JSON long.
+std::string ping_of_size(std::size_t size, const std::string& ref) {
+  std::string head = R"({"type":"ping","ref":")" + ref + R"(","pad":")";
+  std::string tail = "\"}";
+  return head + std::string(size - head.size() - tail.size(), 'x') + tail;
 }
 
 void expect_pong(ws_client& c) {
@@ -85,12 +89,7 @@ TEST(Framing, MessageSizeLimitIsInclusive) {
   ws_client c(s.port());
   ASSERT_TRUE(open_session(c, s.token("alice")));
 
-  auto padded = [](std::size_t size) {
-    std::string head = R"({"type":"ping","ref":"big","pad":")";
-    std::string tail = "\"}";
-    return head + std::string(size - head.size() - tail.size(), 'x') + tail;
-  };
-  auto exact = padded(limit);
+  auto exact = ping_of_size(limit, "big");
   ASSERT_EQ(exact.size(), limit);
   ASSERT_TRUE(c.send_text(exact));
   auto m = c.next_json();
@@ -98,7 +97,7 @@ TEST(Framing, MessageSizeLimitIsInclusive) {
   EXPECT_EQ(str(*m, "type"), "pong") << serialize(*m);
   EXPECT_EQ(str(*m, "ref"), "big");
 
-  ASSERT_TRUE(c.send_text(padded(limit + 1)));
+  ASSERT_TRUE(c.send_text(ping_of_size(limit + 1, "big")));
   auto code = c.wait_close(3s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 1009);
@@ -131,19 +130,14 @@ TEST(Framing, FragmentedMessagesAreReassembledAndLimitedAsAWhole) {
   EXPECT_EQ(str(*m, "ref"), "caf\xc3\xa9");
 
   // The limit counts the reassembled payload: exactly `limit` in three frames passes ...
-  auto padded = [](std::size_t size) {
-    std::string head = R"({"type":"ping","ref":"frag","pad":")";
-    std::string tail = "\"}";
-    return head + std::string(size - head.size() - tail.size(), 'y') + tail;
-  };
-  auto exact = padded(limit);
+  auto exact = ping_of_size(limit, "frag");
   ASSERT_TRUE(c.send_fragments({exact.substr(0, 400), exact.substr(400, 400), exact.substr(800)}));
   m = c.next_json();
   ASSERT_TRUE(m) << "a fragmented message of exactly the limit was refused; close " << c.close_code().value_or(0);
   EXPECT_EQ(str(*m, "ref"), "frag") << serialize(*m);
 
   // ... and one byte more, though every frame is small, closes with 1009.
-  auto over = padded(limit + 1);
+  auto over = ping_of_size(limit + 1, "frag");
   ASSERT_TRUE(c.send_fragments({over.substr(0, 400), over.substr(400, 400), over.substr(800)}));
   auto code = c.wait_close(3s);
   ASSERT_TRUE(code);

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::serialize;
-using boost::json::value;
 
 TEST(Heartbeat, SilentClientIsClosedWith4008ReadingClientStays) {
   constexpr int interval = 200, max_missed = 3;

@@ -10,7 +10,6 @@
 #include <sstream>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
 
 namespace {
 
