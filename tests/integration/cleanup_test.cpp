@@ -3,11 +3,29 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace tether::it;
 
 namespace {
 
 const std::vector<std::string> window0{"session.resume_window_ms=0"};
+
+// Closes `c` normally (1000), waits until the files in `gone` are deleted and the session's end
+// is audited, and returns the audit then.
+std::vector<object> close_and_clean(const server_process& s, ws_client& c, const std::string& session_id,
+                                    const std::vector<std::string>& gone) {
+  EXPECT_TRUE(c.close(1000)) << c.last_error();
+  EXPECT_TRUE(wait_until([&] { return std::none_of(gone.begin(), gone.end(), [&](auto& f) { return s.blob_exists(f); }); }, 2s))
+      << "blobs still there 2 s after the close";
+  return wait_session_closed(s, session_id);
+}
+
+// The file ids the session tracks now (a register without files answers them).
+value tracked_now(ws_client& c) {
+  auto now = request(c, {{"type", "register"}});
+  return now ? (*now)["file_ids"] : value();
+}
 
 }  // namespace
 
@@ -55,9 +73,8 @@ TEST(Cleanup, CloseWithoutSubmitDeletesBothFiles) {
 
 TEST(Cleanup, PostSubmittedKeepsFiles) {
   server_process s(window0);
-  auto token = s.token("alice");
   ws_client c(s.port());
-  auto d = open_draft(s, c, token, {"a.jpg", "b.jpg"});
+  auto d = open_draft(s, c, s.token("alice"), {"a.jpg", "b.jpg"});
   ASSERT_FALSE(HasFailure());
   auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
@@ -70,24 +87,20 @@ TEST(Cleanup, PostSubmittedKeepsFiles) {
   EXPECT_EQ((*ack)["ref"], value(7));
 
   // The session goes on: a file uploaded after the submission is a new draft's, and abandoned.
-  auto f3 = upload(s, token, "c.jpg", "after the post");
+  auto f3 = upload(s, d.token, "c.jpg", "after the post");
   auto up = request(c, {{"type", "file_uploaded"}, {"file_id", f3}});
   ASSERT_TRUE(up);
   EXPECT_EQ(str(*up, "type"), "ack") << serialize(*up);
-  auto now = request(c, {{"type", "register"}});
-  ASSERT_TRUE(now);
-  EXPECT_EQ((*now)["file_ids"], value(ids({f3}))) << serialize(*now);
+  EXPECT_EQ(tracked_now(c), value(ids({f3})));
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f3); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {f3});
   EXPECT_TRUE(has_record(records, "post_submitted", "", "", sid));
   EXPECT_TRUE(has_record(records, "session_closed", "closed", "", sid));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f1));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f2));
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(s.blob_exists(f2));
-  EXPECT_EQ(download(s, token, f1), "a.jpg");
+  EXPECT_EQ(download(s, d.token, f1), "a.jpg");
 }
 
 TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
@@ -122,9 +135,7 @@ TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
   // Bob cannot see Alice's file either (existence not revealed).
   EXPECT_EQ(http_call(s.port(), http::verb::get, "/api/files/" + mine, bob).status, 404);
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(mine); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {mine});
   EXPECT_TRUE(s.blob_exists(theirs));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", theirs));
   EXPECT_FALSE(has_record(records, "file_tracked", "", theirs));
@@ -149,17 +160,14 @@ TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
   // Still tracked by b: b's close deletes it.
   auto pong = request(b, {{"type", "ping"}});
   ASSERT_TRUE(pong);
-  ASSERT_TRUE(b.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f); }, 2s));
-  records = wait_session_closed(s, sb);
+  records = close_and_clean(s, b, sb, {f});
   EXPECT_TRUE(has_record(records, "deletion_queued", "", f, sb));
 }
 
 TEST(Cleanup, FileRemovedIsUntrackedNotDeleted) {
   server_process s(window0);
-  auto token = s.token("alice");
   ws_client c(s.port());
-  auto d = open_draft(s, c, token, {"one.jpg", "two.jpg"});
+  auto d = open_draft(s, c, s.token("alice"), {"one.jpg", "two.jpg"});
   ASSERT_FALSE(HasFailure());
   auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
@@ -177,13 +185,9 @@ TEST(Cleanup, FileRemovedIsUntrackedNotDeleted) {
   EXPECT_EQ(str(*again, "code"), "not_found");
   EXPECT_EQ(str(*again, "ref"), "rm2");
 
-  auto now = request(c, {{"type", "register"}});
-  ASSERT_TRUE(now);
-  EXPECT_EQ((*now)["file_ids"], value(ids({f2}))) << serialize(*now);
+  EXPECT_EQ(tracked_now(c), value(ids({f2})));
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f2); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {f2});
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(has_record(records, "file_untracked", "", f1, sid));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f1));
@@ -221,7 +225,5 @@ TEST(Cleanup, FileUploadedAckCarriesFileIdAndRef) {
   ASSERT_TRUE(reg);
   EXPECT_EQ((*reg)["file_ids"], value(ids({f1, f2}))) << serialize(*reg);
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f1) && !s.blob_exists(f2); }, 2s));
-  wait_session_closed(s, sid);
+  close_and_clean(s, c, sid, {f1, f2});
 }

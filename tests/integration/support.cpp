@@ -787,6 +787,7 @@ bool register_files(ws_client& c, const std::vector<std::string>& file_ids) {
 
 draft open_draft(const server_process& s, ws_client& c, const std::string& token, const std::vector<std::string>& names) {
   draft d;
+  d.token = token;
   for (const auto& name : names) d.file_ids.push_back(upload(s, token, name, name));
   auto ids = open_session_ids(c, token);
   d.session_id = ids.session_id;

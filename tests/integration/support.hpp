@@ -249,6 +249,7 @@ bool register_files(ws_client& c, const std::vector<std::string>& file_ids);
 // A session tracking files, the arrange step of most file tests: one upload per name (its content
 // is its name), a session opened on `c`, the uploads registered in it.
 struct draft {
+  std::string token;  // the user's
   std::string session_id, resume_token;
   std::vector<std::string> file_ids;
 };

@@ -316,22 +316,43 @@ class actor_test : public ::testing::Test {
     return cfg_;
   }
 
-  test_session spawn_with(session_start start) {
+  // `run_now` false: spawned but not run yet, so the test may queue things for it first.
+  test_session spawn_with(session_start start, bool run_now = true) {
     auto link = std::make_shared<fake_link>();
     start.link = link;
     auto a = spawn_session(*sys, deps(), std::move(start));
     link->target = a;
     to_kill.push_back(caf::actor_cast<caf::actor>(a));
-    run();
+    if (run_now) run();
     return test_session{a, link};
   }
 
-  // A session whose upgrade request carried a valid token for `user` (and maybe ?resume=).
-  test_session open_session(const std::string& user = "alice", const std::string& resume_token = "") {
+  // What an upgrade request with a valid token for `user` (and maybe ?resume=) starts.
+  session_start start_for(const std::string& user, const std::string& resume_token = "") {
     session_start start;
     start.user = jwt::claims{user, unix_ms() / 1000 + 3600, "", false};
     start.resume_token = resume_token;
-    return spawn_with(std::move(start));
+    return start;
+  }
+
+  test_session open_session(const std::string& user = "alice", const std::string& resume_token = "") {
+    return spawn_with(start_for(user, resume_token));
+  }
+
+  // A session of `user` that registered `files`, each added (with its blob) first.
+  test_session open_tracking(const strings& files, const std::string& user = "alice") {
+    for (const auto& f : files) add_file(f, user);
+    auto ts = open_session(user);
+    json::array ids(files.begin(), files.end());
+    send_json(ts, json::serialize(json::object{{"type", "register"}, {"file_ids", ids}}));
+    return ts;
+  }
+
+  // open_tracking, then the connection drops (no before_disconnect): the session waits for a resume.
+  test_session dropped_session(const std::string& user, const strings& files) {
+    auto ts = open_tracking(files, user);
+    drop(ts);
+    return ts;
   }
 
   // A connection that has not authenticated yet.
@@ -344,14 +365,33 @@ class actor_test : public ::testing::Test {
 
   // ---- talking to a session ----
 
-  // Decodes `text` like the connection would and hands the result to its actor, then runs.
-  void send_json(const test_session& ts, const std::string& text) {
+  // Decodes `text` like the connection would and hands the result to its actor, without running.
+  void tell_json(const test_session& ts, const std::string& text) {
     auto d = codec::decode(text);
     if (auto* m = std::get_if<codec::client_message>(&d))
       ts.link->tell_message(std::move(*m));
     else
       ts.link->tell_error(std::get<codec::decode_error>(d));
+  }
+  // tell_json, then runs.
+  void send_json(const test_session& ts, const std::string& text) {
+    tell_json(ts, text);
     run();
+  }
+
+  // tell_json, then runs one job at a time until the session sends a frame of `type`, and calls
+  // `at_send` at that moment (to check what must be committed by then). False when none came.
+  bool send_json_stepwise(const test_session& ts, const std::string& text, const std::string& type,
+                          const std::function<void()>& at_send) {
+    tell_json(ts, text);
+    for (int i = 0; i < 1000; ++i) {
+      if (!sched->try_run_once()) return false;
+      if (ts.link->count(type) > 0) {
+        at_send();
+        return true;
+      }
+    }
+    return false;
   }
 
   void send_bad_frame(const test_session& ts, codec::err code = codec::err::bad_json) {
@@ -364,6 +404,12 @@ class actor_test : public ::testing::Test {
   void pong(const test_session& ts) {
     ts.link->tell_activity();
     run();
+  }
+  // Whether the session closed its connection with `code`.
+  static ::testing::AssertionResult closed_with(const test_session& ts, std::uint16_t code) {
+    if (ts.link->closed && ts.link->close_code == code) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << (ts.link->closed ? "closed with " + std::to_string(ts.link->close_code)
+                                                             : std::string("not closed"));
   }
   void drop(const test_session& ts, std::uint16_t code = 1006, bool by_server = false) {
     ts.link->tell_closed(code, by_server);
@@ -398,6 +444,15 @@ class actor_test : public ::testing::Test {
     if (with_blob) std::ofstream(blobs->path_of(file_id), std::ios::binary) << "data";
   }
   bool blob_exists(const std::string& file_id) const { return std::filesystem::exists(blobs->path_of(file_id)); }
+  // What the cleanup did to a file: deleted (state and blob), or nothing (active, blob there).
+  ::testing::AssertionResult deleted(const std::string& file_id) { return file_is(file_id, "deleted", false); }
+  ::testing::AssertionResult untouched(const std::string& file_id) { return file_is(file_id, "active", true); }
+  ::testing::AssertionResult file_is(const std::string& file_id, const std::string& state, bool blob) {
+    auto now = file_state(file_id);
+    bool there = blob_exists(file_id);
+    if (now == state && there == blob) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << file_id << " is " << now << (there ? " with" : " without") << " its blob";
+  }
   std::string file_state(const std::string& file_id) {
     auto f = db->find_file(file_id);
     return f ? f->state : std::string("<missing>");

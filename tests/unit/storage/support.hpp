@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -114,6 +115,12 @@ class database_test : public temp_dir_test {
       if (r.event == event) out.push_back(r);
     return out;
   }
+  // The one audit record of `event` (the test fails unless there is exactly one).
+  audit_record only_audit(const std::string& event) {
+    auto all = audit_of(event);
+    EXPECT_EQ(all.size(), 1u) << "audit records of " << event;
+    return all.empty() ? audit_record{} : all.front();
+  }
   std::vector<std::string> audit_events() {
     std::vector<std::string> out;
     for (auto& r : audit_all()) out.push_back(r.event);
@@ -124,6 +131,12 @@ class database_test : public temp_dir_test {
   std::string session_state(const std::string& session_id) {
     raw_sqlite raw(db_path());
     return raw.text("SELECT state FROM sessions WHERE session_id='" + session_id + "'");
+  }
+
+  // Alice's session `session_id` (resume token `token`), opened at T0 and tracking `files` (added already).
+  void session_tracking(const std::string& session_id, const std::string& token, const std::vector<std::string>& files) {
+    db().open_session(session_id, "alice", token, T0);
+    db().track(session_id, "alice", files, "", T0);
   }
 
   static std::vector<std::string> job_ids(const std::vector<deletion_job>& jobs) {
@@ -137,6 +150,33 @@ class database_test : public temp_dir_test {
   }
 
   std::unique_ptr<database> db_;
+};
+
+// Who an audit record names and why, compared in one EXPECT_EQ (gtest prints both sides).
+struct audit_who {
+  std::string file_id, user_id, session_id, reason;
+  bool operator==(const audit_who& o) const {
+    return file_id == o.file_id && user_id == o.user_id && session_id == o.session_id && reason == o.reason;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const audit_who& w) {
+    return out << "{file " << w.file_id << ", user " << w.user_id << ", session " << w.session_id << ", reason "
+               << w.reason << "}";
+  }
+};
+inline audit_who who(const audit_record& r) { return {r.file_id, r.user_id, r.session_id, r.reason}; }
+
+// The counters of stats() in one comparable value: queued now, done and failed since the start.
+inline std::vector<std::int64_t> totals(const cleanup_stats& s) { return {s.queued, s.done_total, s.failed_total}; }
+using counts = std::vector<std::int64_t>;
+
+// A database with alice's session s1 open (resume token r1) since T0.
+class session_s1_test : public database_test {
+ protected:
+  void SetUp() override {
+    database_test::SetUp();
+    if (HasFatalFailure()) return;
+    db().open_session("s1", "alice", "r1", T0);
+  }
 };
 
 }  // namespace tether::storage_testing

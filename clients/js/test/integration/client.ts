@@ -43,6 +43,9 @@ export function makeClient(server: Tetherd, token: string, options: Partial<Teth
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const sorted = <T>(xs: Iterable<T>): T[] => [...xs].sort();
 
+/** Client options under which a dropped client stays away (a backoff of about a minute) until reconnectNow(). */
+export const untilReconnectNow: Partial<TetherClientOptions> = { backoff: { baseMs: 60000, maxMs: 60000 }, random: () => 0.99 };
+
 /** A test client that is connected: `first` is its first `connected`. */
 export interface ConnectedClient extends TestClient {
   first: ConnectedMessage;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { TetherClient } from '../../src/index.js';
-import { bytes, connectClient, reconnectFresh, sorted } from './client.js';
+import { bytes, connectClient, reconnectFresh, sorted, untilReconnectNow } from './client.js';
 import { Tetherd, filesDeleted, nextEvent, serverForSuite, waitFor } from './tetherd.js';
 
 describe('draft with resume window 0', () => {
@@ -55,10 +55,7 @@ describe('draft with resume window 0', () => {
   });
 
   it('an abrupt drop deletes the files at once; the reconnect reports them rejected', async () => {
-    const { client, dropSocket, first } = await connectClient(server, await server.token('frank'), clients, {
-      backoff: { baseMs: 60000, maxMs: 60000 },
-      random: () => 0.99,
-    });
+    const { client, dropSocket, first } = await connectClient(server, await server.token('frank'), clients, untilReconnectNow);
     const a = await client.draft.upload(bytes('x'), 'x.txt');
     const b = await client.draft.upload(bytes('y'), 'y.txt');
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { TetherClient } from '../../src/index.js';
-import { assertResumed, bytes, connectClient, makeClient, reconnectFresh, sorted } from './client.js';
+import { assertResumed, bytes, connectClient, makeClient, reconnectFresh, sorted, untilReconnectNow } from './client.js';
 import { Tetherd, filesDeleted, nextEvent, recordStates, serverForSuite, waitFor, withTimeout } from './tetherd.js';
 
 const clients: TetherClient[] = [];
@@ -88,11 +88,7 @@ describe('resume after the window (300 ms)', () => {
   serverForSuite((s) => (server = s), { set: { 'session.resume_window_ms': 300 } });
 
   it('gets resumed:false, re-registers, and reports the deleted files through draft_rejected', async () => {
-    // A backoff of about a minute keeps the client away until reconnectNow().
-    const { client, dropSocket, first } = await connectClient(server, await server.token('carol'), clients, {
-      backoff: { baseMs: 60000, maxMs: 60000 },
-      random: () => 0.99,
-    });
+    const { client, dropSocket, first } = await connectClient(server, await server.token('carol'), clients, untilReconnectNow);
     const a = await client.draft.upload(bytes('first file'), 'first.txt');
     const b = await client.draft.upload(bytes('second file'), 'second.txt');
 
