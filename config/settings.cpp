@@ -61,6 +61,7 @@ const std::vector<option>& options() {
       text(TETHER_OPTION(server, tls_cert), "PEM certificate chain; set together with tls_key to serve TLS."),
       text(TETHER_OPTION(server, tls_key), "PEM private key of tls_cert."),
       text(TETHER_OPTION(server, web_dir), "Directory of the pages served under /demo/ (demo apps); empty: none."),
+      integer(TETHER_OPTION(server, request_timeout_ms), 100, day_ms, "Time an HTTP client has for each step of a request (the header, each upload chunk, reading the answer); then the connection closes."),
 
       secret(TETHER_OPTION(auth, jwt_secret), "HS256 secret of client tokens; empty: generated into data_dir/jwt_secret."),
       boolean(TETHER_OPTION(auth, allow_no_exp), "Accept tokens without an exp claim."),

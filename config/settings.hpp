@@ -19,6 +19,7 @@ struct settings {
     std::int64_t max_queue = 1000;
     std::string tls_cert, tls_key;
     std::string web_dir = "./web";       // demo pages and the admin dashboard
+    std::int64_t request_timeout_ms = 30000;  // each step of an HTTP request: header, upload chunk, answer
   } server;
   struct {
     std::string jwt_secret;              // generated into data_dir at first start when empty

@@ -9,7 +9,7 @@ namespace http = boost::beast::http;
 namespace tether {
 
 std::string websocket_accept_key(const std::string& key) {
-  static const std::string guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  static const std::string guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
   std::string input = key + guid;
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
@@ -38,7 +38,7 @@ http_response websocket_handshake_response(const http_request& req) {
     return res;
   }
   auto key = std::string(req[http::field::sec_websocket_key]);
-  // A valid key is the base64 of 16 bytes: 24 characters ending in "==".
+  // A valid key is the base64 of 16 bytes: 24 characters ending in "==" (RFC 6455 §4.1, fixed).
   if (key.size() != 24 || key.compare(22, 2, "==") != 0)
     return refusal(req, http::status::bad_request, "bad Sec-WebSocket-Key");
   http_response res{http::status::switching_protocols, req.version()};

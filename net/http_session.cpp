@@ -21,11 +21,20 @@ namespace tether {
 
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(30);
+// Fixed, not options: each is a protocol rule or an internal trade-off nobody needs to tune.
+// (The timeout clients see is server.request_timeout_ms; the upload limit storage.max_upload_bytes.)
+//
+// API bodies are small JSON documents (POST /api/files/register: two ids); 1 MiB only stops a
+// client from making the server buffer much. docs/protocol.md states it.
 constexpr std::size_t max_api_body = 1024 * 1024;
+// docs/protocol.md: a file name is at most 255 bytes (NAME_MAX of the file systems clients use).
 constexpr std::size_t max_file_name = 255;
+// One read buffer per upload in flight: 64 KiB keeps syscalls few (16 per MiB) and memory per
+// upload small; it bounds nothing a client sees.
 constexpr std::size_t upload_chunk = 64 * 1024;
-// After refusing a request whose body was not read: how long and how much to read and drop.
+// After refusing a request whose body was not read: how long and how much to read and drop. Only
+// a courtesy so the client reads the answer before the close: enough for a client that stops
+// sending once it has the answer, too little to be a way of keeping a connection open.
 constexpr auto drain_timeout = std::chrono::seconds(2);
 constexpr std::uint64_t max_drain_bytes = 16 * 1024 * 1024;
 
@@ -53,7 +62,7 @@ template <class Stream>
 void http_session<Stream>::run() {
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (is_tls) {
-      self->tcp().expires_after(request_timeout);
+      self->tcp().expires_after(self->request_timeout());
       self->stream_.async_handshake(net::ssl::stream_base::server,
                                     [self](beast::error_code ec) { self->on_handshake(ec); });
     } else {
@@ -81,7 +90,7 @@ void http_session<Stream>::do_read_header() {
   body_parser_.reset();
   upload_parser_.reset();
   body_unread_ = false;
-  tcp().expires_after(request_timeout);
+  tcp().expires_after(request_timeout());
   http::async_read_header(stream_, buffer_, *header_parser_,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read_header(ec); });
 }
@@ -111,8 +120,8 @@ void http_session<Stream>::on_header_error(beast::error_code ec) {
                                         "invalid_field", "bad HTTP request: " + ec.message()));
   }
   if (ec == beast::error::timeout && started)
-    spdlog::warn("http {}: request header not complete within {} s; connection closed", remote_ip_,
-                 request_timeout.count());
+    spdlog::warn("http {}: request header not complete within {} ms; connection closed", remote_ip_,
+                 request_timeout().count());
   else if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::operation_aborted)
     spdlog::debug("http {}: {}", remote_ip_, ec.message());
   tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
@@ -128,7 +137,7 @@ void http_session<Stream>::continue_then(void (http_session::*next)()) {
       (header_parser_ && header_parser_->is_done()))
     return (this->*next)();
   static const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
-  tcp().expires_after(request_timeout);
+  tcp().expires_after(request_timeout());
   net::async_write(stream_, net::buffer(interim), [self = this->shared_from_this(), next](beast::error_code ec, std::size_t) {
     if (ec) return;
     ((*self).*next)();
@@ -229,7 +238,7 @@ void http_session<Stream>::read_upload_chunk() {
   body.data = upload_buffer_.get();
   body.size = upload_chunk;
   body.more = true;
-  tcp().expires_after(request_timeout);
+  tcp().expires_after(request_timeout());
   http::async_read_some(stream_, buffer_, *upload_parser_,
                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                           self->on_upload_chunk(ec);
@@ -275,8 +284,8 @@ void http_session<Stream>::on_upload_cut(beast::error_code ec) {
     return upload_failed(http::status::payload_too_large, "too_large", "file over storage.max_upload_bytes");
   }
   if (ec == beast::error::timeout)
-    spdlog::warn("upload from {}: no data for {} s after {} bytes; connection closed", remote_ip_,
-                 request_timeout.count(), upload_size_);
+    spdlog::warn("upload from {}: no data for {} ms after {} bytes; connection closed", remote_ip_,
+                 request_timeout().count(), upload_size_);
   else if (ec == http::error::partial_message || ec == http::error::end_of_stream)
     spdlog::info("upload from {}: the client closed the connection after {} bytes", remote_ip_, upload_size_);
   else
@@ -326,8 +335,9 @@ void http_session<Stream>::finish_upload() {
   file_record f{upload_id_, upload_user_, upload_name_, static_cast<std::int64_t>(upload_size_), "active", false};
   auto self = this->shared_from_this();
   // Recorded first, then moved into place: a crash between the two leaves a record whose blob
-  // is missing (deleting it counts as done), never an unrecorded blob.
-  ask<bool>(ctx_->sys, ctx_->deps.storage, [self, blobs, f, version, keep_alive](caf::expected<bool> r) {
+  // is missing (deleting it counts as done), never an unrecorded blob. The answer comes back on
+  // this connection's strand: the rename (or the removal) is disk work, kept off actor threads.
+  ask<bool>(ctx_->sys, stream_.get_executor(), ctx_->deps.storage, [self, blobs, f, version, keep_alive](caf::expected<bool> r) {
     if (!r) {
       std::remove(blobs->incoming_path(f.file_id).c_str());
       return self->respond(http::message_generator(
@@ -375,7 +385,7 @@ void http_session<Stream>::upgrade(http_request req) {
   if (!ctx_->limiter.acquire(remote_ip_))
     return refuse(http::status::too_many_requests, "rate_limited", "too many connections from this address");
 
-  tcp().expires_after(request_timeout);
+  tcp().expires_after(request_timeout());
   http::async_write(stream_, *res, [self = this->shared_from_this(), res, start = std::move(start)](
                                        beast::error_code ec, std::size_t) mutable {
     auto ctx = self->ctx_;
@@ -427,7 +437,7 @@ void http_session<Stream>::respond(http::message_generator msg) {
 template <class Stream>
 void http_session<Stream>::do_write(http::message_generator msg) {
   bool keep_alive = msg.keep_alive();
-  tcp().expires_after(request_timeout);
+  tcp().expires_after(request_timeout());
   beast::async_write(stream_, std::move(msg), [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
     self->on_write(keep_alive, ec);
   });

@@ -24,6 +24,10 @@ public:
 private:
   static constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
   boost::beast::tcp_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
+  // How long a read or write of one step of a request may take (server.request_timeout_ms).
+  std::chrono::milliseconds request_timeout() const {
+    return std::chrono::milliseconds(ctx_->cfg->server.request_timeout_ms);
+  }
   void on_handshake(boost::beast::error_code ec);
   void start_websocket(std::string leftover, session_start start);
   void do_read_header();

@@ -13,6 +13,7 @@ listener::listener(net::io_context& ioc, net::ip::tcp::endpoint endpoint, std::s
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
+  // The largest backlog the kernel allows (net.core.somaxconn caps it): the operator tunes it there.
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
@@ -43,7 +44,8 @@ void listener::do_accept() {
 void listener::on_accept(boost::system::error_code ec, net::ip::tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // Out of file descriptors and the like: log, and try again shortly rather than spin.
+    // Out of file descriptors and the like: log, and try again shortly rather than spin. Fixed:
+    // 100 ms is short next to a client's connect timeout and long enough not to flood the log.
     spdlog::warn("accept: {}; retrying in 100 ms", ec.message());
     retry_.expires_after(std::chrono::milliseconds(100));
     retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {

@@ -25,6 +25,8 @@ public:
   };
 
   // Runs the first check at once (start-up may block), then every `interval` on its own thread.
+  // Not an option: with the default /readyz is at most a second stale, and two tiny files a second
+  // cost the disk nothing.
   readiness_probe(std::string blob_dir, std::string data_dir,
                   std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
   ~readiness_probe();

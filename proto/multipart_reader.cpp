@@ -8,7 +8,9 @@ namespace tether {
 
 namespace {
 
-constexpr std::size_t max_padding = 64;  // spaces/tabs allowed after a boundary (RFC 2046 "transport padding")
+// Spaces/tabs allowed after a boundary (RFC 2046 "transport padding"). RFC 2046 sets no number and
+// no known sender pads at all; 64 keeps the bytes held while looking for the CRLF bounded.
+constexpr std::size_t max_padding = 64;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -112,7 +114,7 @@ std::optional<std::string> multipart_reader::boundary_of(std::string_view conten
   auto v = parse_header_value(content_type);
   if (v.type != "multipart/form-data") return std::nullopt;
   auto b = v.param("boundary");
-  // RFC 2046: 1 to 70 characters; no line breaks (they would never match).
+  // RFC 2046 §5.1.1 fixes 1 to 70 characters; no line breaks (they would never match).
   if (!b || b->empty() || b->size() > 70 || b->find_first_of("\r\n") != std::string::npos) return std::nullopt;
   return b;
 }

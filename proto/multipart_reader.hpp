@@ -18,6 +18,8 @@ public:
   // write failed; the caller knows why).
   using sink = std::function<bool(std::string_view)>;
 
+  // Fixed, like the 8 KiB limit on a request's header: a browser sends a part's
+  // Content-Disposition and Content-Type in well under 1 KiB (docs/protocol.md states the limit).
   static constexpr std::size_t max_part_headers = 8 * 1024;
 
   // The boundary parameter of a `multipart/form-data; boundary=...` Content-Type (quoted or not),

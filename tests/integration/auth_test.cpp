@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
 
 TEST(Http, HealthReadyMetricsAndUnknownPaths) {
   server_process s;

@@ -50,11 +50,6 @@
 #include <sstream>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
-using boost::json::array;
-using boost::json::object;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 
@@ -192,6 +187,14 @@ private:
     for (std::size_t i = 0; i < files_.size(); ++i)
       if (files_[i].owner == user) out.push_back(static_cast<int>(i));
     return out;
+  }
+  // Any file of another user than `user`'s; nullopt when there is none.
+  std::optional<int> pick_foreign(int user) {
+    std::vector<int> cands;
+    for (std::size_t i = 0; i < files_.size(); ++i)
+      if (files_[i].owner != user) cands.push_back(static_cast<int>(i));
+    if (cands.empty()) return std::nullopt;
+    return pick(cands);
   }
 
   // ---- steps
@@ -631,11 +634,9 @@ void chaos_run::burst(std::vector<session_m*> active) {
 }
 
 void chaos_run::register_foreign(session_m& s) {
-  std::vector<int> cands;
-  for (std::size_t i = 0; i < files_.size(); ++i)
-    if (files_[i].owner != s.user) cands.push_back(static_cast<int>(i));
-  if (cands.empty()) return;
-  int f = pick(cands);
+  auto foreign = pick_foreign(s.user);
+  if (!foreign) return;
+  int f = *foreign;
   bool alive = certainly_alive(f);
   if (chance(0.5)) {
     auto reply = ask(s, {{"type", "file_uploaded"}, {"file_id", file(f).id}}, {});
@@ -693,11 +694,9 @@ void chaos_run::http_delete_own(session_m& s) {
 }
 
 void chaos_run::http_delete_foreign(session_m& s) {
-  std::vector<int> cands;
-  for (std::size_t i = 0; i < files_.size(); ++i)
-    if (files_[i].owner != s.user) cands.push_back(static_cast<int>(i));
-  if (cands.empty()) return;
-  int f = pick(cands);
+  auto foreign = pick_foreign(s.user);
+  if (!foreign) return;
+  int f = *foreign;
   auto r = http_call(s_.port(), http::verb::delete_, "/api/files/" + file(f).id, tokens_[static_cast<std::size_t>(s.user)]);
   EXPECT_EQ(r.status, 404) << "u" << s.user << " DELETE foreign " << F(f) << ": " << r.body << r.error;
   note("u" + std::to_string(s.user) + " DELETE foreign " + F(f) + " -> " + std::to_string(r.status));

@@ -3,28 +3,28 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace tether::it;
-namespace http = boost::beast::http;
-using boost::json::array;
-using boost::json::object;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 
 const std::vector<std::string> window0{"session.resume_window_ms=0"};
 
-// Waits until the audit shows session_closed for `session_id`; returns the records then.
-std::vector<object> wait_session_closed(const server_process& s, const std::string& session_id, ms timeout = 3s) {
-  std::vector<object> records;
-  bool closed = wait_until(
-      [&] {
-        records = audit(s);
-        return has_record(records, "session_closed", "", "", session_id);
-      },
-      timeout);
-  EXPECT_TRUE(closed) << "no session_closed for " << session_id;
-  return records;
+// Closes `c` normally (1000), waits until the files in `gone` are deleted and the session's end
+// is audited, and returns the audit then.
+std::vector<object> close_and_clean(const server_process& s, ws_client& c, const std::string& session_id,
+                                    const std::vector<std::string>& gone) {
+  EXPECT_TRUE(c.close(1000)) << c.last_error();
+  EXPECT_TRUE(wait_until([&] { return std::none_of(gone.begin(), gone.end(), [&](auto& f) { return s.blob_exists(f); }); }, 2s))
+      << "blobs still there 2 s after the close";
+  return wait_session_closed(s, session_id);
+}
+
+// The file ids the session tracks now (a register without files answers them).
+value tracked_now(ws_client& c) {
+  auto now = request(c, {{"type", "register"}});
+  return now ? (*now)["file_ids"] : value();
 }
 
 }  // namespace
@@ -38,9 +38,8 @@ TEST(Cleanup, CloseWithoutSubmitDeletesBothFiles) {
   ASSERT_TRUE(s.blob_exists(f2));
 
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, token).session_id;
+  ASSERT_FALSE(sid.empty());
   auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}, {"draft_id", "d1"}, {"ref", "r1"}});
   ASSERT_TRUE(reg);
   EXPECT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
@@ -74,17 +73,10 @@ TEST(Cleanup, CloseWithoutSubmitDeletesBothFiles) {
 
 TEST(Cleanup, PostSubmittedKeepsFiles) {
   server_process s(window0);
-  auto token = s.token("alice");
-  auto f1 = upload(s, token, "a.jpg", "kept one");
-  auto f2 = upload(s, token, "b.jpg", "kept two");
-
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}});
-  ASSERT_TRUE(reg);
-  ASSERT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
+  auto d = open_draft(s, c, s.token("alice"), {"a.jpg", "b.jpg"});
+  ASSERT_FALSE(HasFailure());
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
   auto ack = request(c, {{"type", "post_submitted"}, {"post_id", "p1"}, {"ref", 7}});
   ASSERT_TRUE(ack);
@@ -95,26 +87,20 @@ TEST(Cleanup, PostSubmittedKeepsFiles) {
   EXPECT_EQ((*ack)["ref"], value(7));
 
   // The session goes on: a file uploaded after the submission is a new draft's, and abandoned.
-  auto f3 = upload(s, token, "c.jpg", "after the post");
+  auto f3 = upload(s, d.token, "c.jpg", "after the post");
   auto up = request(c, {{"type", "file_uploaded"}, {"file_id", f3}});
   ASSERT_TRUE(up);
   EXPECT_EQ(str(*up, "type"), "ack") << serialize(*up);
-  auto now = request(c, {{"type", "register"}});
-  ASSERT_TRUE(now);
-  EXPECT_EQ((*now)["file_ids"], value(ids({f3}))) << serialize(*now);
+  EXPECT_EQ(tracked_now(c), value(ids({f3})));
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f3); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {f3});
   EXPECT_TRUE(has_record(records, "post_submitted", "", "", sid));
   EXPECT_TRUE(has_record(records, "session_closed", "closed", "", sid));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f1));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f2));
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(s.blob_exists(f2));
-  auto got = http_call(s.port(), http::verb::get, "/api/files/" + f1, token);
-  EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(got.body, "kept one");
+  EXPECT_EQ(download(s, d.token, f1), "a.jpg");
 }
 
 TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
@@ -125,9 +111,8 @@ TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
   auto theirs = upload(s, bob, "theirs.png", "bob's");
 
   ws_client c(s.port());
-  auto hello = open_session(c, alice);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, alice).session_id;
+  ASSERT_FALSE(sid.empty());
   auto reg = request(c, {{"type", "register"}, {"file_ids", ids({mine, theirs, "f_no_such_file"})}, {"ref", "r"}});
   ASSERT_TRUE(reg);
   ASSERT_EQ(str(*reg, "type"), "registered") << serialize(*reg);
@@ -150,15 +135,11 @@ TEST(Cleanup, ForeignFileIsRejectedAndNeverDeleted) {
   // Bob cannot see Alice's file either (existence not revealed).
   EXPECT_EQ(http_call(s.port(), http::verb::get, "/api/files/" + mine, bob).status, 404);
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(mine); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {mine});
   EXPECT_TRUE(s.blob_exists(theirs));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", theirs));
   EXPECT_FALSE(has_record(records, "file_tracked", "", theirs));
-  auto got = http_call(s.port(), http::verb::get, "/api/files/" + theirs, bob);
-  EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(got.body, "bob's");
+  EXPECT_EQ(download(s, bob, theirs), "bob's");
 }
 
 TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
@@ -167,16 +148,9 @@ TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
   auto f = upload(s, token, "shared.jpg", "shared");
 
   ws_client a(s.port()), b(s.port());
-  auto ha = open_session(a, token);
-  auto hb = open_session(b, token);
-  ASSERT_TRUE(ha && hb);
-  auto sa = str(*ha, "session_id"), sb = str(*hb, "session_id");
+  auto sa = open_session_ids(a, token).session_id, sb = open_session_ids(b, token).session_id;
   ASSERT_NE(sa, sb);
-  for (auto* c : {&a, &b}) {
-    auto reg = request(*c, {{"type", "register"}, {"file_ids", ids({f})}});
-    ASSERT_TRUE(reg);
-    EXPECT_EQ((*reg)["file_ids"], value(ids({f}))) << serialize(*reg);
-  }
+  ASSERT_TRUE(register_files(a, {f}) && register_files(b, {f}));
 
   ASSERT_TRUE(a.close(1000));
   auto records = wait_session_closed(s, sa);
@@ -186,24 +160,16 @@ TEST(Cleanup, FileTrackedByTwoSessionsIsDeletedWhenTheLastCloses) {
   // Still tracked by b: b's close deletes it.
   auto pong = request(b, {{"type", "ping"}});
   ASSERT_TRUE(pong);
-  ASSERT_TRUE(b.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f); }, 2s));
-  records = wait_session_closed(s, sb);
+  records = close_and_clean(s, b, sb, {f});
   EXPECT_TRUE(has_record(records, "deletion_queued", "", f, sb));
 }
 
 TEST(Cleanup, FileRemovedIsUntrackedNotDeleted) {
   server_process s(window0);
-  auto token = s.token("alice");
-  auto f1 = upload(s, token, "one.jpg", "one");
-  auto f2 = upload(s, token, "two.jpg", "two");
-
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}});
-  ASSERT_TRUE(reg);
+  auto d = open_draft(s, c, s.token("alice"), {"one.jpg", "two.jpg"});
+  ASSERT_FALSE(HasFailure());
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
   auto ack = request(c, {{"type", "file_removed"}, {"file_id", f1}, {"ref", "rm"}});
   ASSERT_TRUE(ack);
@@ -219,13 +185,9 @@ TEST(Cleanup, FileRemovedIsUntrackedNotDeleted) {
   EXPECT_EQ(str(*again, "code"), "not_found");
   EXPECT_EQ(str(*again, "ref"), "rm2");
 
-  auto now = request(c, {{"type", "register"}});
-  ASSERT_TRUE(now);
-  EXPECT_EQ((*now)["file_ids"], value(ids({f2}))) << serialize(*now);
+  EXPECT_EQ(tracked_now(c), value(ids({f2})));
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f2); }, 2s));
-  auto records = wait_session_closed(s, sid);
+  auto records = close_and_clean(s, c, sid, {f2});
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(has_record(records, "file_untracked", "", f1, sid));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", f1));
@@ -238,9 +200,8 @@ TEST(Cleanup, FileUploadedAckCarriesFileIdAndRef) {
   auto f2 = upload(s, token, "two.jpg", "two");
 
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, token).session_id;
+  ASSERT_FALSE(sid.empty());
 
   // Without a register first; ref as a string, then as an integer with the camelCase alias.
   auto ack = request(c, {{"type", "file_uploaded"}, {"file_id", f1}, {"ref", "u1"}});
@@ -264,7 +225,5 @@ TEST(Cleanup, FileUploadedAckCarriesFileIdAndRef) {
   ASSERT_TRUE(reg);
   EXPECT_EQ((*reg)["file_ids"], value(ids({f1, f2}))) << serialize(*reg);
 
-  ASSERT_TRUE(c.close(1000));
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f1) && !s.blob_exists(f2); }, 2s));
-  wait_session_closed(s, sid);
+  close_and_clean(s, c, sid, {f1, f2});
 }

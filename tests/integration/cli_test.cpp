@@ -8,7 +8,6 @@
 #include <sstream>
 
 using namespace tether::it;
-using boost::json::serialize;
 
 TEST(Cli, TokenPrintsAWorkingToken) {
   server_process s;
@@ -48,17 +47,9 @@ TEST(Cli, CheckConfigRejectsBadValueNamingTheKey) {
 
 TEST(Cli, AuditPrintsJsonLines) {
   server_process s({"session.resume_window_ms=0"});
-  auto token = s.token("erin");
-  auto f = upload(s, token, "x.bin", "x");
-  std::string sid;
-  {
-    ws_client c(s.port());
-    auto hello = open_session(c, token);
-    ASSERT_TRUE(hello);
-    sid = str(*hello, "session_id");
-    ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", boost::json::array{boost::json::value(f)}}}));
-    ASSERT_TRUE(c.close(1000));
-  }
+  auto d = closed_draft(s, s.token("erin"), {"x.bin"});
+  ASSERT_FALSE(HasFailure());
+  auto sid = d.session_id, f = d.file_ids[0];
   ASSERT_TRUE(wait_until([&] { return has_record(audit(s), "file_deleted", "", f); }, 3s));
 
   auto r = run_command({tetherd_path(), "audit", "--set", "storage.data_dir=" + s.data_dir(), "--session", sid});

@@ -3,12 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
-
 using namespace tether::it;
-using boost::json::array;
-using boost::json::serialize;
-using boost::json::value;
 
 TEST(Crash, Kill9WithWindow0CleansUpAbandonedFilesOnRestart) {
   server_process s({"session.resume_window_ms=0"});
@@ -19,15 +14,10 @@ TEST(Crash, Kill9WithWindow0CleansUpAbandonedFilesOnRestart) {
   auto b1 = upload(s, bob, "b1.jpg", "b1");
 
   ws_client ca(s.port()), cb(s.port());
-  auto ha = open_session(ca, alice);
-  auto hb = open_session(cb, bob);
-  ASSERT_TRUE(ha && hb);
-  auto sa = str(*ha, "session_id"), sb = str(*hb, "session_id");
-  auto ra = request(ca, {{"type", "register"}, {"file_ids", ids({a1, a2})}});
-  ASSERT_TRUE(ra);
-  ASSERT_EQ((*ra)["file_ids"], value(ids({a1, a2}))) << serialize(*ra);
-  auto rb = request(cb, {{"type", "register"}, {"file_ids", ids({b1})}});
-  ASSERT_TRUE(rb);
+  auto sa = open_session_ids(ca, alice).session_id;
+  ASSERT_TRUE(register_files(ca, {a1, a2}));
+  ASSERT_FALSE(open_session_ids(cb, bob).session_id.empty());
+  ASSERT_TRUE(register_files(cb, {b1}));
   auto sub = request(cb, {{"type", "post_submitted"}, {"post_id", "post-1"}});
   ASSERT_TRUE(sub);
   ASSERT_EQ(str(*sub, "type"), "ack") << serialize(*sub);
@@ -52,37 +42,24 @@ TEST(Crash, Kill9WithWindow0CleansUpAbandonedFilesOnRestart) {
   EXPECT_TRUE(has_record(records, "deletion_queued", "", a1, sa));
   EXPECT_TRUE(has_record(records, "deletion_queued", "", a2, sa));
   EXPECT_FALSE(has_record(records, "deletion_queued", "", b1));
-  auto got = http_call(s.port(), boost::beast::http::verb::get, "/api/files/" + b1, bob);
-  EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(got.body, "b1");
+  EXPECT_EQ(download(s, bob, b1), "b1");
 }
 
 TEST(Crash, Kill9WithWindowResumesAfterRestart) {
   server_process s({"session.resume_window_ms=5000"});
   auto alice = s.token("alice");
-  auto f1 = upload(s, alice, "1.jpg", "one");
-  auto f2 = upload(s, alice, "2.jpg", "two");
-
-  std::string sid, resume;
+  draft d;
   {
     ws_client c(s.port());
-    auto hello = open_session(c, alice);
-    ASSERT_TRUE(hello);
-    sid = str(*hello, "session_id");
-    resume = str(*hello, "resume_token");
-    auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f1, f2})}});
-    ASSERT_TRUE(reg);
-    ASSERT_EQ((*reg)["file_ids"], value(ids({f1, f2}))) << serialize(*reg);
+    d = open_draft(s, c, alice, {"1.jpg", "2.jpg"});
+    ASSERT_FALSE(HasFailure());
     s.kill9();
   }
   s.restart();
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
 
   ws_client c(s.port());
-  auto back = open_session(c, alice, resume);
-  ASSERT_TRUE(back);
-  EXPECT_EQ((*back)["resumed"], value(true)) << serialize(*back);
-  EXPECT_EQ(str(*back, "session_id"), sid);
-  EXPECT_EQ((*back)["file_ids"], value(ids({f1, f2}))) << serialize(*back);
+  ASSERT_TRUE(resume_draft(c, alice, d));
   EXPECT_TRUE(s.blob_exists(f1));
   EXPECT_TRUE(s.blob_exists(f2));
   auto records = audit(s);
@@ -99,35 +76,14 @@ TEST(Crash, Kill9WithWindowResumesAfterRestart) {
 TEST(Shutdown, SigtermCloses1001ExitsZeroAndSessionResumesAfterRestart) {
   server_process s({"session.resume_window_ms=5000"});
   auto alice = s.token("alice");
-  auto f = upload(s, alice, "f.jpg", "f");
-
-  std::string sid, resume;
-  {
-    ws_client c(s.port());
-    auto hello = open_session(c, alice);
-    ASSERT_TRUE(hello);
-    sid = str(*hello, "session_id");
-    resume = str(*hello, "resume_token");
-    auto reg = request(c, {{"type", "register"}, {"file_ids", ids({f})}});
-    ASSERT_TRUE(reg);
-
-    // The client reads (and answers the close) while the server shuts down.
-    auto exit_status = std::async(std::launch::async, [&s] { return s.terminate(10s); });
-    auto code = c.wait_close(5s);
-    int status = exit_status.get();
-    ASSERT_TRUE(code) << "no close frame from the server";
-    EXPECT_EQ(*code, 1001);
-    EXPECT_EQ(status, 0);
-  }
+  auto d = draft_through_sigterm(s, alice);
+  ASSERT_FALSE(HasFailure());
+  auto f = d.file_ids[0];
   EXPECT_TRUE(s.blob_exists(f));
   s.restart();
 
   ws_client c(s.port());
-  auto back = open_session(c, alice, resume);
-  ASSERT_TRUE(back);
-  EXPECT_EQ((*back)["resumed"], value(true)) << serialize(*back);
-  EXPECT_EQ(str(*back, "session_id"), sid);
-  EXPECT_EQ((*back)["file_ids"], value(ids({f}))) << serialize(*back);
+  ASSERT_TRUE(resume_draft(c, alice, d));
   EXPECT_TRUE(s.blob_exists(f));
   EXPECT_FALSE(has_record(audit(s), "deletion_queued"));
 }
@@ -136,25 +92,12 @@ TEST(Shutdown, SigtermWithWindow0CleansUpAfterRestart) {
   // Sessions persisted at SIGTERM get their window from the restart; with 0 they end in recovery.
   // (That the reason is "shutdown" is checked by SigtermPersistsOpenSessionsAsDetached below.)
   server_process s({"session.resume_window_ms=0", "session.restart_window_ms=0"});
-  auto alice = s.token("alice");
-  auto f = upload(s, alice, "f.jpg", "f");
-  std::string sid;
-  {
-    ws_client c(s.port());
-    auto hello = open_session(c, alice);
-    ASSERT_TRUE(hello);
-    sid = str(*hello, "session_id");
-    ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", ids({f})}}));
-    auto exit_status = std::async(std::launch::async, [&s] { return s.terminate(10s); });
-    auto code = c.wait_close(5s);
-    EXPECT_EQ(exit_status.get(), 0);
-    ASSERT_TRUE(code);
-    EXPECT_EQ(*code, 1001);
-  }
-  EXPECT_TRUE(s.blob_exists(f));
+  auto d = draft_through_sigterm(s, s.token("alice"));
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(s.blob_exists(d.file_ids[0]));
   s.restart();
-  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f); }, 3s));
-  EXPECT_TRUE(wait_until([&] { return has_record(audit(s), "session_closed", "", "", sid); }, 2s));
+  EXPECT_TRUE(wait_until([&] { return !s.blob_exists(d.file_ids[0]); }, 3s));
+  wait_session_closed(s, d.session_id);
 }
 
 TEST(Shutdown, SigtermPersistsOpenSessionsAsDetached) {
@@ -169,32 +112,15 @@ TEST(Shutdown, SigtermPersistsOpenSessionsAsDetached) {
   server_process s({"session.resume_window_ms=0", "session.restart_window_ms=0"});
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    auto alice = s.token("alice");
-    auto f = upload(s, alice, "f.jpg", "f");
-    std::string sid;
-    {
-      ws_client c(s.port());
-      auto hello = open_session(c, alice);
-      ASSERT_TRUE(hello);
-      sid = str(*hello, "session_id");
-      ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", ids({f})}}));
-      auto exit_status = std::async(std::launch::async, [&s] { return s.terminate(10s); });
-      auto code = c.wait_close(5s);
-      ASSERT_EQ(exit_status.get(), 0);
-      ASSERT_EQ(code.value_or(0), 1001);
-    }
+    auto d = draft_through_sigterm(s, s.token("alice"));
+    ASSERT_FALSE(HasFailure());
+    auto f = d.file_ids[0], sid = d.session_id;
     // Persisted as waiting for a resume (§9), not left open as if the process had crashed.
     auto rows = sql_rows(s, "SELECT state, pending_reason FROM sessions WHERE session_id='" + sid + "'");
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0], (std::vector<std::string>{"detached", "shutdown"})) << "after SIGTERM";
     s.restart();
-    std::vector<boost::json::object> records;
-    EXPECT_TRUE(wait_until(
-        [&] {
-          records = audit(s);
-          return has_record(records, "session_closed", "", "", sid);
-        },
-        3s));
+    auto records = wait_session_closed(s, sid);
     EXPECT_TRUE(has_record(records, "session_closed", "shutdown", "", sid)) << dump(records);
     EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f); }, 3s));
   }

@@ -4,9 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
-using boost::json::object;
-using boost::json::serialize;
 
 TEST(FilesHttp, UploadDownloadDeleteAndOwnership) {
   server_process s({"storage.max_upload_bytes=64"});
@@ -78,18 +75,9 @@ TEST(FilesHttp, RegisterExternalFile) {
 
 TEST(FilesHttp, AuditFiltersAndLimit) {
   server_process s({"session.resume_window_ms=0"});
-  auto alice = s.token("alice");
-  auto f1 = upload(s, alice, "1", "1");
-  auto f2 = upload(s, alice, "2", "2");
-  std::string sid;
-  {
-    ws_client c(s.port());
-    auto hello = open_session(c, alice);
-    ASSERT_TRUE(hello);
-    sid = str(*hello, "session_id");
-    ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", boost::json::array{f1.c_str(), f2.c_str()}}}));
-    ASSERT_TRUE(c.close(1000));
-  }
+  auto d = closed_draft(s, s.token("alice"), {"1", "2"});
+  ASSERT_FALSE(HasFailure());
+  auto f1 = d.file_ids[0], f2 = d.file_ids[1], sid = d.session_id;
   ASSERT_TRUE(wait_until([&] { return has_record(audit(s), "file_deleted", "", f2); }, 3s));
 
   auto all = audit(s, "session_id=" + sid);

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::serialize;
-using boost::json::value;
 
 TEST(Heartbeat, SilentClientIsClosedWith4008ReadingClientStays) {
   constexpr int interval = 200, max_missed = 3;
@@ -42,9 +40,7 @@ TEST(Heartbeat, SilentClientIsClosedWith4008ReadingClientStays) {
   EXPECT_GE(elapsed, max_missed * interval) << "closed too early";
   EXPECT_LE(elapsed, (max_missed + 1) * interval + 1500) << "closed too late";
 
-  auto code = silent.wait_close(2s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 4008);
+  EXPECT_EQ(silent.wait_close(2s).value_or(0), 4008);  // 0: no close frame
 
   // The reader, answering every ping, is still there.
   EXPECT_FALSE(has_record(records, "session_closed", "", "", reader_sid));

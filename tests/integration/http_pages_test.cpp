@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 
 namespace {

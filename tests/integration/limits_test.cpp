@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::serialize;
 
 TEST(Limits, ConnectionsPerIpOverTheLimitGet429) {
   server_process s({"limits.max_connections_per_ip=2"});

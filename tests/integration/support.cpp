@@ -1,9 +1,9 @@
 #include "support.hpp"
 
+#include "tests/support/raw_sqlite.hpp"
+
 #include <algorithm>
 #include <gtest/gtest.h>
-
-#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -631,23 +632,15 @@ int ws_client::connect(const std::string& target, const headers& extra, ms timeo
   return st->res.result_int() == 101 ? 0 : st->res.result_int();
 }
 
-bool ws_client::send_text(const std::string& text, ms timeout) {
-  auto st = std::make_shared<std::pair<bool, std::string>>(false, text);
-  auto ec = std::make_shared<beast::error_code>();
-  ws_.text(true);
-  ws_.async_write(asio::buffer(st->second), [st, ec](beast::error_code e, std::size_t) {
-    *ec = e;
-    st->first = true;
-  });
-  if (!run(st->first, timeout)) return false;
-  if (*ec) last_error_ = *ec;
-  return !*ec;
-}
+bool ws_client::send_text(const std::string& text, ms timeout) { return send_message(text, false, timeout); }
 
-bool ws_client::send_binary(const std::string& bytes, ms timeout) {
+bool ws_client::send_binary(const std::string& bytes, ms timeout) { return send_message(bytes, true, timeout); }
+
+// One message in one frame, text or binary; the stream is back in text mode afterwards.
+bool ws_client::send_message(const std::string& bytes, bool binary, ms timeout) {
   auto st = std::make_shared<std::pair<bool, std::string>>(false, bytes);
   auto ec = std::make_shared<beast::error_code>();
-  ws_.binary(true);
+  ws_.binary(binary);
   ws_.async_write(asio::buffer(st->second), [st, ec](beast::error_code e, std::size_t) {
     *ec = e;
     st->first = true;
@@ -776,35 +769,93 @@ std::optional<json::object> request(ws_client& c, const json::object& msg, ms ti
   return c.next_json(timeout);
 }
 
+// ---- arrange steps -----------------------------------------------------------------------------
+
+session_ids open_session_ids(ws_client& c, const std::string& token, const std::string& resume) {
+  auto hello = open_session(c, token, resume);
+  if (!hello) return {};
+  return {str(*hello, "session_id"), str(*hello, "resume_token")};
+}
+
+bool register_files(ws_client& c, const std::vector<std::string>& file_ids) {
+  json::array wanted(file_ids.begin(), file_ids.end());
+  auto reg = request(c, {{"type", "register"}, {"file_ids", wanted}});
+  bool ok = reg && str(*reg, "type") == "registered" && (*reg)["file_ids"] == json::value(wanted);
+  EXPECT_TRUE(ok) << "register " << json::serialize(wanted) << " answered " << (reg ? json::serialize(*reg) : "nothing");
+  return ok;
+}
+
+draft open_draft(const server_process& s, ws_client& c, const std::string& token, const std::vector<std::string>& names) {
+  draft d;
+  d.token = token;
+  for (const auto& name : names) d.file_ids.push_back(upload(s, token, name, name));
+  auto ids = open_session_ids(c, token);
+  d.session_id = ids.session_id;
+  d.resume_token = ids.resume_token;
+  if (!d.session_id.empty()) register_files(c, d.file_ids);
+  return d;
+}
+
+draft closed_draft(const server_process& s, const std::string& token, const std::vector<std::string>& names) {
+  ws_client c(s.port());
+  auto d = open_draft(s, c, token, names);
+  EXPECT_TRUE(c.close(1000)) << c.last_error();
+  return d;
+}
+
+draft draft_through_sigterm(server_process& s, const std::string& token, const std::vector<std::string>& names) {
+  ws_client c(s.port());
+  auto d = open_draft(s, c, token, names);
+  terminate_while_connected(s, c);
+  return d;
+}
+
+std::string download(const server_process& s, const std::string& token, const std::string& file_id) {
+  auto r = http_call(s.port(), http::verb::get, "/api/files/" + file_id, token);
+  EXPECT_EQ(r.status, 200) << "GET /api/files/" << file_id << ": " << r.body << r.error;
+  return r.body;
+}
+
+std::optional<json::object> resume_draft(ws_client& c, const std::string& token, const draft& d) {
+  auto back = open_session(c, token, d.resume_token);
+  if (!back) return std::nullopt;
+  bool whole = (*back)["resumed"] == json::value(true) && str(*back, "session_id") == d.session_id &&
+               (*back)["file_ids"] == json::value(json::array(d.file_ids.begin(), d.file_ids.end()));
+  EXPECT_TRUE(whole) << "resuming " << d.session_id << ": " << json::serialize(*back);
+  if (!whole) return std::nullopt;
+  return back;
+}
+
+bool terminate_while_connected(server_process& s, ws_client& c) {
+  auto exit_status = std::async(std::launch::async, [&s] { return s.terminate(10s); });
+  auto code = c.wait_close(5s);
+  int status = exit_status.get();
+  EXPECT_EQ(code.value_or(0), 1001) << "the close code at SIGTERM (0: no close frame)";
+  EXPECT_EQ(status, 0) << "the exit status after SIGTERM";
+  return code == 1001 && status == 0;
+}
+
+std::vector<json::object> wait_session_closed(const server_process& s, const std::string& session_id, ms timeout) {
+  std::vector<json::object> records;
+  bool closed = wait_until(
+      [&] {
+        records = audit(s);
+        return has_record(records, "session_closed", "", "", session_id);
+      },
+      timeout);
+  EXPECT_TRUE(closed) << "no session_closed for " << session_id << ": " << dump(records);
+  return records;
+}
+
 // ---- the database ----------------------------------------------------------------------------
 
 std::vector<std::vector<std::string>> sql_rows(const server_process& s, const std::string& query) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3* db = nullptr;
-  auto path = s.data_dir() + "/tether.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << path << ": " << (db ? sqlite3_errmsg(db) : "?");
-    sqlite3_close(db);
-    return rows;
+  try {
+    return testing_support::raw_sqlite(s.data_dir() + "/tether.db").rows(query);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return {};
   }
-  sqlite3_busy_timeout(db, 2000);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "bad query " << query << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
-  }
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      auto* text = sqlite3_column_text(st, i);
-      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
 }
 
 // ---- tokens: HS256 without OpenSSL (this target links none) ------------------------------------

@@ -25,6 +25,12 @@
 namespace tether::it {
 
 namespace json = boost::json;
+namespace http = boost::beast::http;
+// What nearly every test spells out, declared once.
+using boost::json::array;
+using boost::json::object;
+using boost::json::serialize;
+using boost::json::value;
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 
@@ -206,6 +212,7 @@ public:
 
 private:
   bool run(bool& done, ms timeout);
+  bool send_message(const std::string& bytes, bool binary, ms timeout);
   void start_read();
 
   boost::asio::io_context ioc_;
@@ -227,6 +234,50 @@ std::optional<json::object> open_session(ws_client& c, const std::string& token,
 
 // Sends `msg` and returns the next message (expected to be the reply).
 std::optional<json::object> request(ws_client& c, const json::object& msg, ms timeout = 5s);
+
+// ---- arrange steps the tests share ---------------------------------------------------------
+
+// The ids a test keeps from `connected`; empty (and the test failed) when the session did not open.
+struct session_ids {
+  std::string session_id, resume_token;
+};
+session_ids open_session_ids(ws_client& c, const std::string& token, const std::string& resume = "");
+
+// Sends `register` with `file_ids`; true when the answer registered exactly them (else the test failed).
+bool register_files(ws_client& c, const std::vector<std::string>& file_ids);
+
+// A session tracking files, the arrange step of most file tests: one upload per name (its content
+// is its name), a session opened on `c`, the uploads registered in it.
+struct draft {
+  std::string token;  // the user's
+  std::string session_id, resume_token;
+  std::vector<std::string> file_ids;
+};
+draft open_draft(const server_process& s, ws_client& c, const std::string& token,
+                 const std::vector<std::string>& names = {"photo.jpg"});
+
+// A draft whose session then ended with a normal close (1000); the client is gone.
+draft closed_draft(const server_process& s, const std::string& token,
+                   const std::vector<std::string>& names = {"photo.jpg"});
+// A draft whose session was persisted by a graceful shutdown: SIGTERM while it was connected
+// (terminate_while_connected); the server is stopped afterwards.
+draft draft_through_sigterm(server_process& s, const std::string& token,
+                            const std::vector<std::string>& names = {"photo.jpg"});
+
+// GET /api/files/F as the user: the body (the test failed unless the answer was 200).
+std::string download(const server_process& s, const std::string& token, const std::string& file_id);
+
+// Resumes `d` on `c` (a new connection): the `connected` message when it says the session came back
+// whole (resumed, the same session id, the same files); nullopt (and the test failed) otherwise.
+std::optional<json::object> resume_draft(ws_client& c, const std::string& token, const draft& d);
+
+// SIGTERM while `c` reads (and answers the close); true when the server closed `c` with 1001 and
+// exited with 0 (else the test failed).
+bool terminate_while_connected(server_process& s, ws_client& c);
+
+// Waits until the audit holds session_closed for `session_id` and returns the records then (the
+// test failed when it did not come within `timeout`).
+std::vector<json::object> wait_session_closed(const server_process& s, const std::string& session_id, ms timeout = 3s);
 
 // ---- metrics ---------------------------------------------------------------------------------
 

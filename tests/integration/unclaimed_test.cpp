@@ -5,9 +5,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-using boost::json::array;
-using boost::json::serialize;
-using boost::json::value;
 
 TEST(Unclaimed, AnUploadNoSessionRegistersIsDeletedAndARegisteredOneIsNot) {
   // A sweep every 250 ms; a second is ample time to register an upload just made.

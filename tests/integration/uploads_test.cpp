@@ -10,7 +10,6 @@
 #include <sstream>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
 
 namespace {
 
@@ -130,6 +129,26 @@ TEST(Uploads, RefusedBodyStillBeingSentGetsTheAnswer) {
   auto r = c.read(3s);
   EXPECT_EQ(r.status, 413) << r.error << r.body;
   EXPECT_TRUE(c.closed_by_server(5s));
+}
+
+// An upload that stops sending holds its connection for server.request_timeout_ms (30 s by
+// default), then the connection closes and the partial file is removed; a request header that
+// never ends likewise.
+TEST(Uploads, StalledUploadIsCutAfterTheRequestTimeout) {
+  server_process s({"server.request_timeout_ms=300"});
+  raw_http c(s.port());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send(upload_header(s.port(), s.token("alice"), "/api/files?name=slow", "Content-Length: 1000\r\n") +
+                     "ten bytes!"))
+      << c.last_error();
+  EXPECT_TRUE(c.closed_by_server(5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+  auto incoming = s.data_dir() + "/blobs/.incoming";
+  EXPECT_TRUE(wait_until([&] { return std::filesystem::is_empty(incoming); }, 2s)) << "partial upload left behind";
+
+  raw_http h(s.port());
+  ASSERT_TRUE(h.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")) << h.last_error();
+  EXPECT_TRUE(h.closed_by_server(5s));
 }
 
 // curl sends `Expect: 100-continue` with bodies over 1 MiB and waits a second for the interim

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace tether::it;
-namespace http = boost::beast::http;
-using boost::json::serialize;
 
 namespace {
 

@@ -314,18 +314,13 @@ export class TetherClient extends Emitter<ClientEventMap> {
    */
   drop(reason = 'client dropped'): void {
     if (this._state === 'closed') return;
-    this.generation++;
-    this.clearTimer('reconnectTimer');
-    this.clearSocketTimers();
-    const ws = this.ws;
-    if (ws) this.abandonSocket(ws, 1000, reason);
-    this.ws = null;
+    const hadSocket = this.leaveSocket(reason);
     this.rejectSent(1000);
     const waiters = this.openWaiters;
     this.openWaiters = [];
     const gen = this.generation;
     this.setState('closed', 1000, reason);
-    if (ws && gen === this.generation) this.emit('close', { code: 1000, reason, willReconnect: false });
+    if (hadSocket && gen === this.generation) this.emit('close', { code: 1000, reason, willReconnect: false });
     for (const w of waiters) w.reject(new TetherError('closed', `client dropped: ${reason}`));
   }
 
@@ -585,6 +580,21 @@ export class TetherClient extends Emitter<ClientEventMap> {
     }
   }
 
+  /**
+   * Leaves the current socket for good (drop, stop): a new generation, so that anything the old
+   * socket or its timers still do is ignored; no timers; the socket closed with 1000. Whether there
+   * was a socket.
+   */
+  private leaveSocket(reason: string): boolean {
+    this.generation++;
+    this.clearTimer('reconnectTimer');
+    this.clearSocketTimers();
+    const ws = this.ws;
+    if (ws) this.abandonSocket(ws, 1000, reason);
+    this.ws = null;
+    return ws !== null;
+  }
+
   private clearTimer(name: 'reconnectTimer' | 'connectTimer' | 'heartbeatTimer' | 'pongTimer'): void {
     const h = this[name];
     if (h !== null) {
@@ -693,12 +703,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
    * given, is what a waiting connect() rejects with (e.g. the server's 401).
    */
   private stop(code: number, reason: string, cause?: TetherError): void {
-    this.generation++;
-    this.clearTimer('reconnectTimer');
-    this.clearSocketTimers();
-    const ws = this.ws;
-    if (ws) this.abandonSocket(ws, 1000, reason);
-    this.ws = null;
+    this.leaveSocket(reason);
     this._resumeToken = undefined;
     const pending = [...this.pending.values()];
     this.pending.clear();

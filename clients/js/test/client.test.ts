@@ -49,11 +49,10 @@ describe('backoff', () => {
   });
 
   it('backoff resets after a successful connected', () => {
-    const { client, clock, instances, events, accept } = setup({ random: () => 0.999 });
+    const { client, instances, events, accept, serverDrops } = setup({ random: () => 0.999 });
     void client.connect();
     for (let i = 0; i < 3; i++) {
-      instances.at(-1)!.serverClose(1006);
-      clock.advance(30000);
+      serverDrops();
     }
     accept();
     instances.at(-1)!.serverClose(1006);
@@ -61,12 +60,10 @@ describe('backoff', () => {
   });
 
   it('stops after maxAttempts reconnect attempts', () => {
-    const { client, clock, instances, events, states } = setup({ maxAttempts: 2 });
+    const { client, clock, instances, events, states, serverDrops } = setup({ maxAttempts: 2 });
     const opened = client.connect();
-    instances.at(-1)!.serverClose(1006);
-    clock.advance(30000);
-    instances.at(-1)!.serverClose(1006);
-    clock.advance(30000);
+    serverDrops();
+    serverDrops();
     assert.equal(instances.length, 3); // the first try and 2 reconnects
     instances.at(-1)!.serverClose(1006);
     clock.advance(600000);
@@ -79,12 +76,11 @@ describe('backoff', () => {
   });
 
   it('maxAttempts counts from the last connected', () => {
-    const { client, clock, instances, accept } = setup({ maxAttempts: 1 });
+    const { client, instances, accept, serverDrops } = setup({ maxAttempts: 1 });
     void client.connect();
     accept();
     for (let i = 0; i < 3; i++) {
-      instances.at(-1)!.serverClose(1006);
-      clock.advance(30000);
+      serverDrops();
       accept();
     }
     assert.equal(client.state, 'open');
@@ -94,47 +90,41 @@ describe('backoff', () => {
 
 describe('connect URL, token and resume', () => {
   it('appends the URL-encoded token, and resume= after a connected', () => {
-    const { client, clock, instances, accept } = setup({ token: 'a b+c/=' });
+    const { client, instances, accept, serverDrops } = setup({ token: 'a b+c/=' });
     void client.connect();
     assert.equal(instances[0]!.url, 'ws://example.test:8080/ws?token=a%20b%2Bc%2F%3D');
     accept({ resume_token: 'R/1' });
-    instances[0]!.serverClose(1006);
-    clock.advance(30000);
+    serverDrops();
     assert.equal(instances[1]!.url, 'ws://example.test:8080/ws?token=a%20b%2Bc%2F%3D&resume=R%2F1');
     accept({ resume_token: 'R2', resumed: true });
     assert.equal(client.resumeToken, 'R2');
-    instances[1]!.serverClose(1001);
-    clock.advance(30000);
+    serverDrops(1001);
     assert.equal(instances[2]!.url, 'ws://example.test:8080/ws?token=a%20b%2Bc%2F%3D&resume=R2');
   });
 
   it('keeps the resume token across failed attempts and keeps other query parameters', () => {
-    const { client, clock, instances, accept } = setup({ url: 'ws://h/ws/notifications?since_id=5&token=old' });
+    const { client, instances, accept, serverDrops } = setup({ url: 'ws://h/ws/notifications?since_id=5&token=old' });
     void client.connect();
     assert.equal(instances[0]!.url, 'ws://h/ws/notifications?since_id=5&token=tok');
     accept({ resume_token: 'R1' });
-    instances[0]!.serverClose(1006);
-    clock.advance(30000);
-    instances[1]!.serverClose(1006); // failed before connected
-    clock.advance(30000);
+    serverDrops();
+    serverDrops(); // failed before connected
     assert.equal(instances[2]!.url, 'ws://h/ws/notifications?since_id=5&token=tok&resume=R1');
   });
 
   it('calls the token function again on every reconnect', async () => {
     let calls = 0;
-    const { client, clock, instances, accept } = setup({ token: async () => `t${++calls}` });
+    const { client, instances, accept, serverDrops } = setup({ token: async () => `t${++calls}` });
     void client.connect();
     await flush();
     assert.equal(calls, 1);
     assert.equal(instances[0]!.url, 'ws://example.test:8080/ws?token=t1');
     accept({ resume_token: 'R1' });
-    instances[0]!.serverClose(1006);
-    clock.advance(30000);
+    serverDrops();
     await flush();
     assert.equal(calls, 2);
     assert.equal(instances[1]!.url, 'ws://example.test:8080/ws?token=t2&resume=R1');
-    instances[1]!.serverClose(1006);
-    clock.advance(30000);
+    serverDrops();
     await flush();
     assert.equal(calls, 3);
     assert.equal(instances[2]!.url, 'ws://example.test:8080/ws?token=t3&resume=R1');

@@ -10,6 +10,18 @@ function ackFor(sock: { messages: any[]; receive(m: object): void }, type: strin
   return m;
 }
 
+// A connected client that tracks f1 (acked); then its socket drops and the next attempt starts.
+async function trackedThenRetrying() {
+  const env = setup();
+  void env.client.connect();
+  env.accept();
+  const t = env.client.draft.track('f1');
+  ackFor(env.last(), 'file_uploaded');
+  await t;
+  env.serverDrops();
+  return env;
+}
+
 describe('draft', () => {
   it('track / untrack / submit', async () => {
     const { client, last, accept } = setup();
@@ -87,28 +99,14 @@ describe('draft', () => {
   });
 
   it('does not re-register after a resume', async () => {
-    const { client, clock, instances, last, accept } = setup();
-    void client.connect();
-    accept();
-    const t = client.draft.track('f1');
-    ackFor(last(), 'file_uploaded');
-    await t;
-    last().serverClose(1006);
-    clock.advance(30000);
+    const { client, instances, accept } = await trackedThenRetrying();
     accept({ resumed: true });
     assert.deepEqual(instances[1]!.messages, []);
     assert.deepEqual([...client.draft.files], ['f1']);
   });
 
   it("takes the tracked set from a resumed connected's file_ids", async () => {
-    const { client, clock, instances, last, accept } = setup();
-    void client.connect();
-    accept();
-    const t = client.draft.track('f1');
-    ackFor(last(), 'file_uploaded');
-    await t;
-    last().serverClose(1006);
-    clock.advance(30000);
+    const { client, instances, accept } = await trackedThenRetrying();
     // The server tracks f2 too (its ack was lost in an earlier drop) and no longer f1.
     accept({ resumed: true, file_ids: ['f2'] });
     assert.deepEqual(instances[1]!.messages, []);

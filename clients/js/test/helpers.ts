@@ -182,5 +182,10 @@ export function setup(options: Partial<TetherClientOptions> = {}, fake: { showsR
     return msg;
   };
   const states = () => events.filter(([t]) => t === 'state').map(([, e]) => e.state);
-  return { client, clock, instances, last, accept, events, states };
+  /** The newest socket closes with `code`, then the clock passes any backoff: the next attempt starts. */
+  const serverDrops = (code = 1006) => {
+    last().serverClose(code);
+    clock.advance(30000);
+  };
+  return { client, clock, instances, last, accept, events, states, serverDrops };
 }

@@ -18,6 +18,11 @@ class Admission : public actor_test {
     auto q = ts.link->last("queued");
     return q.contains("position") ? q.at("position").as_int64() : -1;
   }
+  // The server full (alice, bob) and its queue too (carol, dave waiting), in that order.
+  struct full_house {
+    test_session a, b, c, d;
+  };
+  full_house fill() { return {open_session("alice"), open_session("bob"), open_session("carol"), open_session("dave")}; }
   void leave(const test_session& ts) {
     send_json(ts, R"({"type":"before_disconnect"})");
     drop(ts, 1000);
@@ -52,26 +57,19 @@ TEST_F(Admission, PastMaxSessionsANewSessionWaitsInTheQueue) {
 }
 
 TEST_F(Admission, PastMaxQueueTheConnectionIsClosedWith4030) {
-  auto a = open_session("alice");
-  auto b = open_session("bob");
-  auto c = open_session("carol");
-  auto d = open_session("dave");
+  auto [a, b, c, d] = fill();
   EXPECT_EQ(position(c), 1);
   EXPECT_EQ(position(d), 2);
   auto e = open_session("erin");
   EXPECT_EQ(str(e.link->last("error").at("code")), "capacity");
-  ASSERT_TRUE(e.link->closed);
-  EXPECT_EQ(e.link->close_code, 4030);
+  EXPECT_TRUE(closed_with(e, 4030));
   EXPECT_EQ(e.link->count("connected"), 0u);
   EXPECT_FALSE(c.link->closed);
   EXPECT_FALSE(d.link->closed);
 }
 
 TEST_F(Admission, PositionsAreResentAsTheQueueMoves) {
-  auto a = open_session("alice");
-  auto b = open_session("bob");
-  auto c = open_session("carol");
-  auto d = open_session("dave");
+  auto [a, b, c, d] = fill();
   ASSERT_EQ(position(d), 2);
   drop(c, 1006);  // c gives up waiting
   EXPECT_EQ(position(d), 1);
@@ -163,8 +161,7 @@ TEST_F(RateLimit, SustainedAbuseClosesWith4029) {
   for (int i = 0; i < 12; ++i) send_json(a, R"({"type":"register","file_ids":[]})");
   EXPECT_FALSE(a.link->closed);
   send_json(a, R"({"type":"register","file_ids":[]})");
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4029);
+  EXPECT_TRUE(closed_with(a, 4029));
   EXPECT_EQ(closed_reasons(a.session_id()), strings{"closed"});
 }
 

@@ -83,18 +83,14 @@ TEST_F(Cleaner, GivesUpAfterMaxAttempts) {
 }
 
 TEST_F(Cleaner, ASessionEndWakesTheCleaner) {
-  add_file("f1");
-  auto a = open_session();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
+  auto a = open_tracking({"f1"});
   drop(a, 1008, true);
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Cleaner, AWakeWithNothingDueDoesNoHarm) {
   queue_and_wake();
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
   caf::anon_send(deps().cleaner, wake_atom::value);
   run();
   EXPECT_EQ(audit_of("file_deleted").size(), 1u);

@@ -31,17 +31,13 @@ TEST_F(Files, RegisterTracksOwnFilesAndRejectsForeignAndUnknown) {
 
   // The end of the session deletes only what it tracked: bob's file is never touched.
   drop(a, 1008, true);
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
-  EXPECT_EQ(file_state("f2"), "active");
-  EXPECT_TRUE(blob_exists("f2"));
+  EXPECT_TRUE(deleted("f1"));
+  EXPECT_TRUE(untouched("f2"));
 }
 
 TEST_F(Files, RegisterAddsToWhatTheSessionTracks) {
-  add_file("f1");
   add_file("f2");
-  auto a = open_session();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
+  auto a = open_tracking({"f1"});
   send_json(a, R"({"type":"register","fileIds":["f2","f1"],"ref":"r2"})");
   auto r = a.link->last("registered");
   EXPECT_EQ(str(r.at("ref")), "r2");
@@ -63,18 +59,12 @@ TEST_F(Files, FileUploadedIsAckedOnlyAfterTheCommit) {
   add_file("f1");
   auto a = open_session();
   auto sid = a.session_id();
-  a.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f1","ref":"u1"})")));
-  // Step the scheduler one job at a time: when the ack shows up, a second connection (which
-  // sees committed rows only) must already see the tracked row.
-  bool acked = false;
-  for (int i = 0; i < 1000 && !acked; ++i) {
-    if (!sched->try_run_once()) break;
-    if (a.link->count("ack") > 0) {
-      acked = true;
-      EXPECT_EQ(tracked_rows(sid), strings{"f1"}) << "ack sent before the commit";
-      EXPECT_EQ(raw().text("SELECT COUNT(*) FROM audit WHERE event='file_tracked' AND file_id='f1'"), "1");
-    }
-  }
+  // When the ack shows up, a second connection (which sees committed rows only) must already see
+  // the tracked row.
+  bool acked = send_json_stepwise(a, R"({"type":"file_uploaded","file_id":"f1","ref":"u1"})", "ack", [&] {
+    EXPECT_EQ(tracked_rows(sid), strings{"f1"}) << "ack sent before the commit";
+    EXPECT_EQ(raw().text("SELECT COUNT(*) FROM audit WHERE event='file_tracked' AND file_id='f1'"), "1");
+  });
   ASSERT_TRUE(acked) << a.link->dump();
   run();
   auto ack = a.link->last("ack");
@@ -87,15 +77,9 @@ TEST_F(Files, RegisteredIsSentOnlyAfterTheCommit) {
   add_file("f1");
   auto a = open_session();
   auto sid = a.session_id();
-  a.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"register","file_ids":["f1"]})")));
-  bool answered = false;
-  for (int i = 0; i < 1000 && !answered; ++i) {
-    if (!sched->try_run_once()) break;
-    if (a.link->count("registered") > 0) {
-      answered = true;
-      EXPECT_EQ(tracked_rows(sid), strings{"f1"}) << "registered sent before the commit";
-    }
-  }
+  bool answered = send_json_stepwise(a, R"({"type":"register","file_ids":["f1"]})", "registered", [&] {
+    EXPECT_EQ(tracked_rows(sid), strings{"f1"}) << "registered sent before the commit";
+  });
   EXPECT_TRUE(answered) << a.link->dump();
 }
 
@@ -126,11 +110,8 @@ TEST_F(Files, FileRemovedOfAnUntrackedFileIsNotFound) {
 }
 
 TEST_F(Files, FileRemovedUntracksWithoutDeleting) {
-  add_file("f1");
-  add_file("f2");
-  auto a = open_session();
+  auto a = open_tracking({"f1", "f2"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1","f2"]})");
   send_json(a, R"({"type":"file_removed","fileId":"f1","ref":"rm"})");
   auto ack = a.link->last("ack");
   EXPECT_EQ(str(ack.at("for")), "file_removed");
@@ -143,19 +124,14 @@ TEST_F(Files, FileRemovedUntracksWithoutDeleting) {
   EXPECT_EQ(untracked[0].reason, "file_removed");
 
   drop(a, 1008, true);
-  EXPECT_EQ(file_state("f1"), "active");
-  EXPECT_TRUE(blob_exists("f1"));
-  EXPECT_EQ(file_state("f2"), "deleted");
-  EXPECT_FALSE(blob_exists("f2"));
+  EXPECT_TRUE(untouched("f1"));
+  EXPECT_TRUE(deleted("f2"));
 }
 
 TEST_F(Files, PostSubmittedKeepsTheFilesForever) {
-  add_file("f1");
-  add_file("f2");
   add_file("f3");
-  auto a = open_session();
+  auto a = open_tracking({"f1", "f2"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1","f2"]})");
   send_json(a, R"({"type":"post_submitted","post_id":"p1","ref":4})");
   auto ack = a.link->last("ack");
   EXPECT_EQ(str(ack.at("for")), "post_submitted");
@@ -175,8 +151,7 @@ TEST_F(Files, PostSubmittedKeepsTheFilesForever) {
   EXPECT_EQ(file_state("f2"), "kept");
   EXPECT_TRUE(blob_exists("f1"));
   EXPECT_TRUE(blob_exists("f2"));
-  EXPECT_EQ(file_state("f3"), "deleted");
-  EXPECT_FALSE(blob_exists("f3"));
+  EXPECT_TRUE(deleted("f3"));
 }
 
 TEST_F(Files, PostSubmittedWithoutPostIdAcksNull) {
@@ -188,18 +163,15 @@ TEST_F(Files, PostSubmittedWithoutPostIdAcksNull) {
 }
 
 TEST_F(Files, AFileTrackedByAnotherLiveSessionIsNotDeleted) {
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = open_tracking({"f1"});
   auto b = open_session("alice");
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   send_json(b, R"({"type":"file_uploaded","file_id":"f1"})");
   ASSERT_EQ(str(b.link->last("ack").at("for")), "file_uploaded");
 
   send_json(a, R"({"type":"before_disconnect"})");
   drop(a, 1000);
   EXPECT_EQ(closed_reasons(a.session_id()), strings{"left"});
-  EXPECT_EQ(file_state("f1"), "active");
-  EXPECT_TRUE(blob_exists("f1"));
+  EXPECT_TRUE(untouched("f1"));
   auto untracked = audit_of("file_untracked", a.session_id());
   ASSERT_EQ(untracked.size(), 1u);
   EXPECT_EQ(untracked[0].reason, "tracked_by_another_session");
@@ -207,23 +179,19 @@ TEST_F(Files, AFileTrackedByAnotherLiveSessionIsNotDeleted) {
   send_json(b, R"({"type":"before_disconnect"})");
   drop(b, 1000);
   EXPECT_EQ(closed_reasons(b.session_id()), strings{"left"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Files, AFileTrackedByADetachedSessionIsNotDeletedEither) {
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = open_tracking({"f1"});
   auto b = open_session("alice");
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   send_json(b, R"({"type":"register","file_ids":["f1"]})");
   drop(b);  // b waits in its resume window
   drop(a, 1008, true);
   EXPECT_EQ(file_state("f1"), "active");
   advance(2000ms);  // b's window passes
   EXPECT_EQ(closed_reasons(b.session_id()), strings{"closed"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Files, AMissingBlobCountsAsDeleted) {

@@ -17,13 +17,13 @@
 #include "proto/jwt.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/database.hpp"
+#include "tests/support/raw_sqlite.hpp"
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <stdlib.h>
 
@@ -161,51 +161,7 @@ class fake_link : public client_link {
 };
 
 // A second, independent connection to the SQLite file: sees committed rows only (WAL).
-class raw_sqlite {
- public:
-  explicit raw_sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
-      sqlite3_close(h_);
-      throw std::runtime_error("raw open " + path + ": " + msg);
-    }
-    sqlite3_busy_timeout(h_, 1000);
-  }
-  ~raw_sqlite() { sqlite3_close(h_); }
-  raw_sqlite(const raw_sqlite&) = delete;
-  raw_sqlite& operator=(const raw_sqlite&) = delete;
-
-  std::vector<strings> rows(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
-    std::vector<strings> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      strings row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto p = sqlite3_column_text(s, i);
-        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
-    return out;
-  }
-  std::string text(const std::string& sql) {
-    auto r = rows(sql);
-    return r.empty() || r[0].empty() ? std::string() : r[0][0];
-  }
-  strings column(const std::string& sql) {
-    strings out;
-    for (auto& r : rows(sql)) out.push_back(r.empty() ? std::string() : r[0]);
-    return out;
-  }
-
- private:
-  sqlite3* h_ = nullptr;
-};
+using testing_support::raw_sqlite;
 
 // A session under test: the actor its connection started with, and the link. After a resume the
 // link talks to the resumed session's actor (link->target), and `actor` has quit.
@@ -320,27 +276,83 @@ class actor_test : public ::testing::Test {
   // Uses another actor's deps (e.g. the supervisor's) for the sessions spawned from now on.
   void use_deps(const session_deps& d) { deps_ = d; }
 
+  // Spawns the supervisor (storage and cleaner not detached), starts it (its answer in `started`,
+  // its hooks counted in `ready` and `fatal`), and makes the sessions spawned from now on use its deps.
+  supervisor_actor start_supervisor() {
+    supervisor_options o;
+    o.cfg = settings_ptr();
+    o.db = db;
+    o.reader_db = reader_db;
+    o.blobs = blobs;
+    o.hooks.on_ready = [r = ready] { ++*r; };
+    o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };
+    o.detached_io = false;
+    auto sup = spawn_supervisor(*sys, std::move(o));
+    to_kill.push_back(caf::actor_cast<caf::actor>(sup));
+    run();
+    auto d = ask<session_deps>(sup, deps_atom::value);
+    if (!d) {
+      ADD_FAILURE() << "no deps from the supervisor";
+      return sup;
+    }
+    use_deps(*d);
+    started = ask<bool>(sup, start_atom::value);
+    return sup;
+  }
+
+  // A process stop: the supervisor and the core actors it spawned are killed; the database stays
+  // for the next start_supervisor().
+  void kill_supervisor(const supervisor_actor& sup) {
+    auto old = deps();
+    for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
+                    caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage),
+                    caf::actor_cast<caf::actor>(old.reader)})
+      caf::anon_send_exit(h, caf::exit_reason::kill);
+    run();
+  }
+
   std::shared_ptr<const settings> settings_ptr() {
     if (!cfg_) cfg_ = std::make_shared<const settings>(s);
     return cfg_;
   }
 
-  test_session spawn_with(session_start start) {
+  // `run_now` false: spawned but not run yet, so the test may queue things for it first.
+  test_session spawn_with(session_start start, bool run_now = true) {
     auto link = std::make_shared<fake_link>();
     start.link = link;
     auto a = spawn_session(*sys, deps(), std::move(start));
     link->target = a;
     to_kill.push_back(caf::actor_cast<caf::actor>(a));
-    run();
+    if (run_now) run();
     return test_session{a, link};
   }
 
-  // A session whose upgrade request carried a valid token for `user` (and maybe ?resume=).
-  test_session open_session(const std::string& user = "alice", const std::string& resume_token = "") {
+  // What an upgrade request with a valid token for `user` (and maybe ?resume=) starts.
+  session_start start_for(const std::string& user, const std::string& resume_token = "") {
     session_start start;
     start.user = jwt::claims{user, unix_ms() / 1000 + 3600, "", false};
     start.resume_token = resume_token;
-    return spawn_with(std::move(start));
+    return start;
+  }
+
+  test_session open_session(const std::string& user = "alice", const std::string& resume_token = "") {
+    return spawn_with(start_for(user, resume_token));
+  }
+
+  // A session of `user` that registered `files`, each added (with its blob) first.
+  test_session open_tracking(const strings& files, const std::string& user = "alice") {
+    for (const auto& f : files) add_file(f, user);
+    auto ts = open_session(user);
+    json::array ids(files.begin(), files.end());
+    send_json(ts, json::serialize(json::object{{"type", "register"}, {"file_ids", ids}}));
+    return ts;
+  }
+
+  // open_tracking, then the connection drops (no before_disconnect): the session waits for a resume.
+  test_session dropped_session(const std::string& user, const strings& files) {
+    auto ts = open_tracking(files, user);
+    drop(ts);
+    return ts;
   }
 
   // A connection that has not authenticated yet.
@@ -353,14 +365,33 @@ class actor_test : public ::testing::Test {
 
   // ---- talking to a session ----
 
-  // Decodes `text` like the connection would and hands the result to its actor, then runs.
-  void send_json(const test_session& ts, const std::string& text) {
+  // Decodes `text` like the connection would and hands the result to its actor, without running.
+  void tell_json(const test_session& ts, const std::string& text) {
     auto d = codec::decode(text);
     if (auto* m = std::get_if<codec::client_message>(&d))
       ts.link->tell_message(std::move(*m));
     else
       ts.link->tell_error(std::get<codec::decode_error>(d));
+  }
+  // tell_json, then runs.
+  void send_json(const test_session& ts, const std::string& text) {
+    tell_json(ts, text);
     run();
+  }
+
+  // tell_json, then runs one job at a time until the session sends a frame of `type`, and calls
+  // `at_send` at that moment (to check what must be committed by then). False when none came.
+  bool send_json_stepwise(const test_session& ts, const std::string& text, const std::string& type,
+                          const std::function<void()>& at_send) {
+    tell_json(ts, text);
+    for (int i = 0; i < 1000; ++i) {
+      if (!sched->try_run_once()) return false;
+      if (ts.link->count(type) > 0) {
+        at_send();
+        return true;
+      }
+    }
+    return false;
   }
 
   void send_bad_frame(const test_session& ts, codec::err code = codec::err::bad_json) {
@@ -373,6 +404,12 @@ class actor_test : public ::testing::Test {
   void pong(const test_session& ts) {
     ts.link->tell_activity();
     run();
+  }
+  // Whether the session closed its connection with `code`.
+  static ::testing::AssertionResult closed_with(const test_session& ts, std::uint16_t code) {
+    if (ts.link->closed && ts.link->close_code == code) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << (ts.link->closed ? "closed with " + std::to_string(ts.link->close_code)
+                                                             : std::string("not closed"));
   }
   void drop(const test_session& ts, std::uint16_t code = 1006, bool by_server = false) {
     ts.link->tell_closed(code, by_server);
@@ -407,6 +444,15 @@ class actor_test : public ::testing::Test {
     if (with_blob) std::ofstream(blobs->path_of(file_id), std::ios::binary) << "data";
   }
   bool blob_exists(const std::string& file_id) const { return std::filesystem::exists(blobs->path_of(file_id)); }
+  // What the cleanup did to a file: deleted (state and blob), or nothing (active, blob there).
+  ::testing::AssertionResult deleted(const std::string& file_id) { return file_is(file_id, "deleted", false); }
+  ::testing::AssertionResult untouched(const std::string& file_id) { return file_is(file_id, "active", true); }
+  ::testing::AssertionResult file_is(const std::string& file_id, const std::string& state, bool blob) {
+    auto now = file_state(file_id);
+    bool there = blob_exists(file_id);
+    if (now == state && there == blob) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << file_id << " is " << now << (there ? " with" : " without") << " its blob";
+  }
   std::string file_state(const std::string& file_id) {
     auto f = db->find_file(file_id);
     return f ? f->state : std::string("<missing>");
@@ -454,6 +500,10 @@ class actor_test : public ::testing::Test {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::vector<caf::actor> to_kill;
+  // What start_supervisor saw: on_ready calls, on_fatal reasons, the answer to start_atom.
+  std::shared_ptr<int> ready = std::make_shared<int>(0);
+  std::shared_ptr<strings> fatal = std::make_shared<strings>();
+  std::optional<bool> started;
 
  private:
   std::optional<session_deps> deps_;

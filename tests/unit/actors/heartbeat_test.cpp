@@ -9,10 +9,8 @@ namespace {
 class Heartbeat : public actor_test {};
 
 TEST_F(Heartbeat, PingsEveryIntervalThenClosesAfterMaxMissed) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   advance(990ms);
   EXPECT_EQ(a.link->pings, 0);
   advance(10ms);  // t = 1000
@@ -26,8 +24,7 @@ TEST_F(Heartbeat, PingsEveryIntervalThenClosesAfterMaxMissed) {
   advance(990ms);
   EXPECT_FALSE(a.link->closed);
   advance(10ms);  // 4000: the next tick
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4008);
+  EXPECT_TRUE(closed_with(a, 4008));
   EXPECT_EQ(a.link->pings, 3);
   // Ended by the server: no window.
   EXPECT_EQ(closed_reasons(sid), strings{"timeout"});
@@ -35,8 +32,7 @@ TEST_F(Heartbeat, PingsEveryIntervalThenClosesAfterMaxMissed) {
   auto queued = audit_of("deletion_queued", sid);
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].reason, "timeout");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
   EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
   // Nothing more after the end.
   advance(5000ms);
@@ -82,8 +78,7 @@ TEST_F(Heartbeat, TheCountStartsOverAfterAPong) {
   EXPECT_EQ(a.link->pings, 6);
   EXPECT_FALSE(a.link->closed);
   advance(1000ms);  // 7000
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4008);
+  EXPECT_TRUE(closed_with(a, 4008));
   EXPECT_EQ(closed_reasons(a.session_id()), strings{"timeout"});
 }
 
@@ -103,10 +98,8 @@ TEST_F(Heartbeat, NoPingsOnceDetached) {
 class Idle : public actor_test {};
 
 TEST_F(Idle, ClosesWith4010EvenWhileTheHeartbeatIsAnswered) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   for (int i = 1; i <= 9; ++i) {  // pongs and `ping` messages do not count
     advance(1000ms);
     if (i % 2)
@@ -117,11 +110,9 @@ TEST_F(Idle, ClosesWith4010EvenWhileTheHeartbeatIsAnswered) {
   advance(990ms);
   EXPECT_FALSE(a.link->closed);
   advance(10ms);  // 10000
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4010);
+  EXPECT_TRUE(closed_with(a, 4010));
   EXPECT_EQ(closed_reasons(sid), strings{"idle"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Idle, AnApplicationMessagePushesItBack) {
@@ -136,8 +127,7 @@ TEST_F(Idle, AnApplicationMessagePushesItBack) {
   advance(990ms);
   EXPECT_FALSE(a.link->closed);
   advance(10ms);  // 16000 = 6000 + idle_timeout_ms
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4010);
+  EXPECT_TRUE(closed_with(a, 4010));
   EXPECT_EQ(closed_reasons(sid), strings{"idle"});
 }
 
@@ -159,8 +149,7 @@ TEST_F(Idle, BadFramesDoNotCount) {
     advance(1000ms);
     send_bad_frame(a);
   }
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4010);
+  EXPECT_TRUE(closed_with(a, 4010));
 }
 
 }  // namespace

@@ -10,25 +10,9 @@ namespace {
 
 class Rebind : public actor_test {
  protected:
-  test_session dropped_session(const std::string& user, const strings& files) {
-    for (auto& f : files) add_file(f, user);
-    auto a = open_session(user);
-    for (auto& f : files) send_json(a, R"({"type":"file_uploaded","file_id":")" + f + R"("})");
-    drop(a);
-    return a;
-  }
-
   // An asker spawned but not run yet: the test may queue things for it first.
   test_session spawn_asker(const std::string& user, const std::string& token) {
-    session_start start;
-    start.user = jwt::claims{user, unix_ms() / 1000 + 3600, "", false};
-    start.resume_token = token;
-    auto link = std::make_shared<fake_link>();
-    start.link = link;
-    auto a = spawn_session(*sys, deps(), std::move(start));
-    link->target = a;
-    to_kill.push_back(caf::actor_cast<caf::actor>(a));
-    return test_session{a, link};
+    return spawn_with(start_for(user, token), /*run_now=*/false);
   }
 
   // Records the exit reasons of the actors it monitors.
@@ -132,11 +116,11 @@ TEST_F(Rebind, WhatIsReadDuringTheHandOverReachesTheSessionInOrder) {
   add_file("f3");
   auto b = spawn_asker("alice", a.resume_token());
   // Read before the hold: the asker keeps it and hands it over with the link.
-  b.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f2","ref":1})")));
+  tell_json(b, R"({"type":"file_uploaded","file_id":"f2","ref":1})");
   run_until([&] { return b.link->holding; });
   // Read while on hold: the link keeps it until it is rebound to the session.
-  b.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f3","ref":2})")));
-  b.link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"ping","ref":3})")));
+  tell_json(b, R"({"type":"file_uploaded","file_id":"f3","ref":2})");
+  tell_json(b, R"({"type":"ping","ref":3})");
   run();
   ASSERT_GE(b.link->frames.size(), 4u) << b.link->dump();
   EXPECT_EQ(str(b.link->frames[0].at("type")), "connected");

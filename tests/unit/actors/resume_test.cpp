@@ -7,19 +7,7 @@
 namespace tether::actor_testing {
 namespace {
 
-class Resume : public actor_test {
- protected:
-  // A session of `user` tracking `files`, then dropped without before_disconnect.
-  test_session dropped_session(const std::string& user, const strings& files) {
-    for (auto& f : files) add_file(f, user);
-    auto a = open_session(user);
-    std::string ids;
-    for (auto& f : files) ids += (ids.empty() ? "\"" : ",\"") + f + "\"";
-    send_json(a, R"({"type":"register","file_ids":[)" + ids + "]}");
-    drop(a);
-    return a;
-  }
-};
+class Resume : public actor_test {};
 
 TEST_F(Resume, ADropKeepsTheSessionDetached) {
   auto a = dropped_session("alice", {"f1"});
@@ -83,8 +71,7 @@ TEST_F(Resume, TheResumedSessionEndsNormallyLater) {
   send_json(b, R"({"type":"before_disconnect"})");
   drop(b, 1000);
   EXPECT_EQ(closed_reasons(sid), strings{"left"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Resume, AfterTheWindowTheFilesAreDeleted) {
@@ -96,8 +83,7 @@ TEST_F(Resume, AfterTheWindowTheFilesAreDeleted) {
   advance(10ms);  // 2000 = resume_window_ms
   EXPECT_EQ(closed_reasons(sid), strings{"closed"});
   EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
   EXPECT_EQ(audit_of("file_deleted", sid).size(), 1u);
   EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
 
@@ -113,8 +99,7 @@ TEST_F(Resume, WindowZeroCleansUpAtOnce) {
   auto sid = a.session_id();
   EXPECT_EQ(closed_reasons(sid), strings{"closed"});
   EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Resume, ATokenWorksOnce) {
@@ -189,13 +174,10 @@ TEST_F(Resume, ResumeByConnectMessage) {
 }
 
 TEST_F(Resume, ResumeWhileTheOldSocketIsOpenClosesItWith4009) {
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   auto b = open_session("alice", a.resume_token());
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4009);
+  EXPECT_TRUE(closed_with(a, 4009));
   auto c = b.connected();
   EXPECT_EQ(c.at("resumed"), true);
   EXPECT_EQ(str(c.at("session_id")), sid);
@@ -211,16 +193,10 @@ TEST_F(Resume, ResumeWhileTheOldSocketIsOpenClosesItWith4009) {
 TEST_F(Resume, MessagesSentWhileResumingAreAnsweredAfterConnected) {
   auto a = dropped_session("alice", {"f1"});
   add_file("f2");
-  session_start start;
-  start.user = jwt::claims{"alice", unix_ms() / 1000 + 3600, "", false};
-  start.resume_token = a.resume_token();
-  auto link = std::make_shared<fake_link>();
-  start.link = link;
-  auto b = spawn_session(*sys, deps(), std::move(start));
-  link->target = b;
-  to_kill.push_back(caf::actor_cast<caf::actor>(b));
+  auto b = spawn_with(start_for("alice", a.resume_token()), /*run_now=*/false);
+  auto& link = b.link;
   // Arrives before the session is open: held, then handled in order.
-  link->tell_message(std::get<codec::client_message>(codec::decode(R"({"type":"file_uploaded","file_id":"f2","ref":1})")));
+  tell_json(b, R"({"type":"file_uploaded","file_id":"f2","ref":1})");
   run();
   ASSERT_EQ(link->frames.size(), 2u) << link->dump();
   EXPECT_EQ(str(link->frames[0].at("type")), "connected");
@@ -230,18 +206,9 @@ TEST_F(Resume, MessagesSentWhileResumingAreAnsweredAfterConnected) {
 }
 
 TEST_F(Resume, ACloseWhileOpeningIsADrop) {
-  auto a = open_session("alice");
-  add_file("f1");
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
-  drop(a);
-  session_start start;
-  start.user = jwt::claims{"alice", unix_ms() / 1000 + 3600, "", false};
-  start.resume_token = a.resume_token();
-  auto link = std::make_shared<fake_link>();
-  start.link = link;
-  auto b = spawn_session(*sys, deps(), std::move(start));
-  link->target = b;
-  to_kill.push_back(caf::actor_cast<caf::actor>(b));
+  auto a = dropped_session("alice", {"f1"});
+  auto b = spawn_with(start_for("alice", a.resume_token()), /*run_now=*/false);
+  auto& link = b.link;
   link->tell_closed(1006, false);  // gone before `connected`
   run();
   EXPECT_EQ(link->count("connected"), 0u);

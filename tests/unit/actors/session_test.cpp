@@ -147,8 +147,7 @@ TEST_F(Unauthenticated, AuthTimeoutCloses4001) {
   advance(2990ms);
   EXPECT_FALSE(u.link->closed);
   advance(10ms);
-  ASSERT_TRUE(u.link->closed);
-  EXPECT_EQ(u.link->close_code, 4001);
+  EXPECT_TRUE(closed_with(u, 4001));
   EXPECT_TRUE(audit_of("session_opened").empty());
   EXPECT_TRUE(audit_of("session_closed").empty());
 }
@@ -170,9 +169,7 @@ TEST_F(Unauthenticated, NoTimeoutOnceAuthenticated) {
 class BadFrames : public actor_test {};
 
 TEST_F(BadFrames, TheTwentiethGetsItsErrorThenClose1008) {
-  add_file("f1");
-  auto a = open_session();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
   for (int i = 0; i < 19; ++i) send_bad_frame(a);
   EXPECT_EQ(a.link->count("error"), 19u);
@@ -182,12 +179,10 @@ TEST_F(BadFrames, TheTwentiethGetsItsErrorThenClose1008) {
   EXPECT_EQ(str(a.link->last("error").at("code")), "bad_json");
   // The error is queued before the close.
   EXPECT_EQ(str(a.link->frames.back().at("type")), "error");
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 1008);
+  EXPECT_TRUE(closed_with(a, 1008));
   // A close by the server: no resume window.
   EXPECT_EQ(closed_reasons(sid), strings{"closed"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(BadFrames, AValidMessageResetsTheCount) {
@@ -198,8 +193,7 @@ TEST_F(BadFrames, AValidMessageResetsTheCount) {
   EXPECT_FALSE(a.link->closed);
   EXPECT_EQ(a.link->count("error"), 38u);
   send_bad_frame(a, codec::err::unsupported_frame);
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 1008);
+  EXPECT_TRUE(closed_with(a, 1008));
 }
 
 TEST_F(BadFrames, ErrorsThatAreNotBadFramesDoNotCount) {
@@ -216,8 +210,7 @@ TEST_F(BadFrames, DecodedJsonErrorsCountToo) {
   send_json(a, R"({"type":"no_such_type","ref":1})");
   EXPECT_EQ(str(a.link->last("error").at("code")), "unknown_type");
   EXPECT_EQ(a.link->last("error").at("ref").as_int64(), 1);
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 1008);
+  EXPECT_TRUE(closed_with(a, 1008));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,10 +219,8 @@ TEST_F(BadFrames, DecodedJsonErrorsCountToo) {
 class Ending : public actor_test {};
 
 TEST_F(Ending, BeforeDisconnectThenCloseEndsAtOnceWithLeft) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   send_json(a, R"({"type":"before_disconnect","ref":"bye"})");
   auto ack = a.link->last("ack");
   EXPECT_EQ(str(ack.at("for")), "before_disconnect");
@@ -238,8 +229,7 @@ TEST_F(Ending, BeforeDisconnectThenCloseEndsAtOnceWithLeft) {
   drop(a, 1000, false);
   EXPECT_EQ(closed_reasons(sid), strings{"left"});
   EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
   EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
   // Its token is gone with it.
   auto b = open_session("alice", a.resume_token());
@@ -248,22 +238,17 @@ TEST_F(Ending, BeforeDisconnectThenCloseEndsAtOnceWithLeft) {
 }
 
 TEST_F(Ending, CloseByTheServerHasNoWindow) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   drop(a, 1009, /*by_server=*/true);
   EXPECT_EQ(closed_reasons(sid), strings{"closed"});
   EXPECT_EQ(session_state(sid), "ended");
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Ending, FileDeletionIsAudited) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   drop(a, 1008, true);
   strings events;
   for (auto& r : audit(sid)) events.push_back(r.event);

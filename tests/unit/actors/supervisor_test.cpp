@@ -9,28 +9,22 @@ namespace {
 
 class Supervisor : public actor_test {
  protected:
-  // Spawns the supervisor (storage and cleaner not detached), starts it, and makes the sessions
-  // spawned from now on use its deps.
-  supervisor_actor start_supervisor() {
-    supervisor_options o;
-    o.cfg = settings_ptr();
-    o.db = db;
-    o.reader_db = reader_db;
-    o.blobs = blobs;
-    o.hooks.on_ready = [r = ready] { ++*r; };
-    o.hooks.on_fatal = [f = fatal](const std::string& why) { f->push_back(why); };
-    o.detached_io = false;
-    auto sup = spawn_supervisor(*sys, std::move(o));
-    to_kill.push_back(caf::actor_cast<caf::actor>(sup));
-    run();
-    auto d = ask<session_deps>(sup, deps_atom::value);
-    if (!d) {
-      ADD_FAILURE() << "no deps from the supervisor";
-      return sup;
-    }
-    use_deps(*d);
-    started = ask<bool>(sup, start_atom::value);
-    return sup;
+  // A planned restart: alice's session tracks f1, a graceful shutdown persists it, the actors
+  // stop and a new supervisor recovers from the same database. The session as it was before.
+  test_session tracked_then_restarted() {
+    auto sup = start_supervisor();
+    auto a = open_tracking({"f1"});
+    EXPECT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
+    kill_supervisor(sup);
+    start_supervisor();
+    return a;
+  }
+
+  // A session persisted by a graceful shutdown (detached, reason "shutdown") tracking `files`.
+  void shut_down_session(const std::string& sid, const std::string& user, const std::string& token,
+                         const strings& files) {
+    crashed_session(sid, user, token, files);
+    db->detach_session(sid, "shutdown", unix_ms());
   }
 
   // A session left 'open' (as by a crash) tracking `files` of `user`.
@@ -42,10 +36,6 @@ class Supervisor : public actor_test {
     auto r = db->track(sid, user, files, "", now);
     ASSERT_EQ(r.tracked, files);
   }
-
-  std::shared_ptr<int> ready = std::make_shared<int>(0);
-  std::shared_ptr<strings> fatal = std::make_shared<strings>();
-  std::optional<bool> started;
 };
 
 TEST_F(Supervisor, RecoveryWithWindowZeroCleansUpCrashedSessions) {
@@ -71,8 +61,7 @@ TEST_F(Supervisor, RecoveryWithWindowZeroCleansUpCrashedSessions) {
   auto queued = audit_of("deletion_queued", "s_crashed");
   ASSERT_EQ(queued.size(), 2u);
   EXPECT_EQ(queued[0].reason, "crash");
-  EXPECT_EQ(file_state("f4"), "active");
-  EXPECT_TRUE(blob_exists("f4"));
+  EXPECT_TRUE(untouched("f4"));
   EXPECT_EQ(db->stats().queued, 0);
   EXPECT_TRUE(fatal->empty());
 }
@@ -84,8 +73,7 @@ TEST_F(Supervisor, RecoveryFinishesDeletionsQueuedBeforeTheStop) {
   ASSERT_EQ(file_state("f1"), "queued");
   ASSERT_TRUE(blob_exists("f1"));
   start_supervisor();
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Supervisor, ACrashedSessionCanBeResumedWithinTheWindow) {
@@ -110,8 +98,7 @@ TEST_F(Supervisor, ACrashedSessionCanBeResumedWithinTheWindow) {
   advance(1000ms);  // past the restored window
   pong(b);
   EXPECT_TRUE(closed_reasons("s_crashed").empty());
-  EXPECT_EQ(file_state("f1"), "active");
-  EXPECT_TRUE(blob_exists("f1"));
+  EXPECT_TRUE(untouched("f1"));
 }
 
 TEST_F(Supervisor, ARestoredSessionResumedThenDroppedAgainIsAnOrdinaryDrop) {
@@ -137,8 +124,7 @@ TEST_F(Supervisor, TheRestoredWindowCountsFromTheRestart) {
   EXPECT_TRUE(blob_exists("f1"));
   advance(10ms);
   EXPECT_EQ(closed_reasons("s_crashed"), strings{"crash"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
   // Too late now: a fresh session.
   auto b = open_session("alice", "tok0");
   EXPECT_EQ(b.connected().at("resumed"), false);
@@ -162,8 +148,7 @@ TEST_F(Supervisor, TheSweepTimerEndsStaleSessions) {
   advance(4500ms);
   EXPECT_FALSE(a.link->closed);
   advance(2000ms);  // a sweep every 1000 ms; silent for 6500 > 5000
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 4008);
+  EXPECT_TRUE(closed_with(a, 4008));
   EXPECT_EQ(closed_reasons(sid), strings{"stale"});
 }
 
@@ -206,21 +191,7 @@ TEST_F(Supervisor, ShutdownPersistsOpenSessionsForTheNextStart) {
 // The next start after a shutdown: the sessions wait again, then are cleaned with reason "shutdown".
 TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
   s.session.restart_window_ms = 4000;  // resume window: 2000
-  auto sup = start_supervisor();
-  add_file("f1");
-  auto a = open_session("alice");
-  auto sid = a.session_id();
-  auto token = a.resume_token();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
-  ASSERT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
-
-  // "Restart": the old actors go, a new supervisor recovers from the same database.
-  auto old = deps();
-  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
-                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
-    caf::anon_send_exit(h, caf::exit_reason::kill);
-  run();
-  start_supervisor();
+  auto sid = tracked_then_restarted().session_id();
   EXPECT_EQ(session_state(sid), "detached");
   EXPECT_EQ(pending_reason(sid), "shutdown");
   advance(3990ms);  // past the resume window, inside the restart window
@@ -228,24 +199,12 @@ TEST_F(Supervisor, SessionsPersistedAtShutdownAreCleanedAfterTheRestartWindow) {
   EXPECT_TRUE(blob_exists("f1"));
   advance(10ms);
   EXPECT_EQ(closed_reasons(sid), strings{"shutdown"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
-  (void)token;
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheRestart) {
-  auto sup = start_supervisor();
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = tracked_then_restarted();
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
-  ASSERT_EQ(ask<bool>(sup, shutdown_atom::value), std::optional<bool>(true));
-  auto old = deps();
-  for (auto& h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(old.directory),
-                  caf::actor_cast<caf::actor>(old.cleaner), caf::actor_cast<caf::actor>(old.storage)})
-    caf::anon_send_exit(h, caf::exit_reason::kill);
-  run();
-  start_supervisor();
   auto b = open_session("alice", a.resume_token());
   EXPECT_EQ(b.connected().at("resumed"), true);
   EXPECT_EQ(b.session_id(), sid);
@@ -255,8 +214,7 @@ TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheRestart) {
 // §11: a planned restart gives session.restart_window_ms, a crash session.resume_window_ms.
 TEST_F(Supervisor, RecoveryGivesEachSessionTheWindowOfHowItStopped) {
   crashed_session("s_crashed", "alice", "tok0", {});
-  crashed_session("s_shut", "bob", "tok1", {});
-  db->detach_session("s_shut", "shutdown", unix_ms());
+  shut_down_session("s_shut", "bob", "tok1", {});
   auto r = ask<recovered_sessions>(deps().storage, recover_atom::value, std::int64_t{2000}, std::int64_t{7000});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->sessions.size(), 2u);
@@ -265,8 +223,7 @@ TEST_F(Supervisor, RecoveryGivesEachSessionTheWindowOfHowItStopped) {
 
 TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheResumeWindow) {
   s.session.restart_window_ms = 4000;  // resume window: 2000
-  crashed_session("s_shut", "alice", "tok0", {"f1"});
-  db->detach_session("s_shut", "shutdown", unix_ms());
+  shut_down_session("s_shut", "alice", "tok0", {"f1"});
   crashed_session("s_crashed", "bob", "tok1", {});
   start_supervisor();
   advance(3000ms);
@@ -282,21 +239,18 @@ TEST_F(Supervisor, ASessionPersistedAtShutdownCanBeResumedAfterTheResumeWindow) 
 TEST_F(Supervisor, RestartWindowZeroIsTheResumeWindowAndZeroCleansUpDuringRecovery) {
   s.session.resume_window_ms = 0;
   s.session.restart_window_ms = 0;
-  crashed_session("s_shut", "alice", "tok0", {"f1"});
-  db->detach_session("s_shut", "shutdown", unix_ms());
+  shut_down_session("s_shut", "alice", "tok0", {"f1"});
   start_supervisor();
   ASSERT_EQ(started, std::optional<bool>(true));
   EXPECT_EQ(ask<std::int64_t>(deps().directory, count_atom::value), 0);
   EXPECT_EQ(closed_reasons("s_shut"), strings{"shutdown"});
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 TEST_F(Supervisor, ACrashWithResumeWindowZeroEndsInRecoveryWhileAShutdownSessionWaits) {
   s.session.resume_window_ms = 0;
   s.session.restart_window_ms = 3000;
-  crashed_session("s_shut", "alice", "tok0", {"f1"});
-  db->detach_session("s_shut", "shutdown", unix_ms());
+  shut_down_session("s_shut", "alice", "tok0", {"f1"});
   crashed_session("s_crashed", "bob", "tok1", {"f2"});
   start_supervisor();
   EXPECT_EQ(closed_reasons("s_crashed"), strings{"crash"});
@@ -328,27 +282,24 @@ TEST_F(Directory, ShutdownClosesSessionsWith1001AndPersistsThemDetached) {
   auto sid = a.session_id();
   send_json(a, R"({"type":"register","file_ids":["f1"]})");
   EXPECT_EQ(ask<bool>(deps().directory, shutdown_atom::value), std::optional<bool>(true));
-  ASSERT_TRUE(a.link->closed);
-  EXPECT_EQ(a.link->close_code, 1001);
-  ASSERT_TRUE(b.link->closed);
-  EXPECT_EQ(b.link->close_code, 1001);
+  EXPECT_TRUE(closed_with(a, 1001));
+  EXPECT_TRUE(closed_with(b, 1001));
   EXPECT_TRUE(audit_of("session_closed").empty());
-  EXPECT_EQ(file_state("f1"), "active");
-  EXPECT_TRUE(blob_exists("f1"));
+  EXPECT_TRUE(untouched("f1"));
 
   auto recovered = db->recover(unix_ms());
   ASSERT_EQ(recovered.size(), 2u);
   for (auto& p : recovered) {
     EXPECT_EQ(p.pending_reason, "shutdown") << p.session_id;
-    if (p.session_id == sid) EXPECT_EQ(p.files, strings{"f1"});
+    if (p.session_id == sid) {
+      EXPECT_EQ(p.files, strings{"f1"});
+    }
   }
 }
 
 TEST_F(Directory, ShutdownLeavesADetachedSessionWaitingWithItsReason) {
-  add_file("f1");
-  auto a = open_session("alice");
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   drop(a);
   auto u = open_unauthenticated();
   EXPECT_EQ(ask<bool>(deps().directory, shutdown_atom::value), std::optional<bool>(true));
@@ -365,10 +316,8 @@ TEST_F(Directory, ShutdownWithNoSessionsRepliesAtOnce) {
 }
 
 TEST_F(Directory, ACrashedSessionIsEndedAndItsFilesQueued) {
-  add_file("f1");
-  auto a = open_session();
+  auto a = open_tracking({"f1"});
   auto sid = a.session_id();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
   caf::anon_send_exit(a.actor, caf::exit_reason::kill);
   run();
   EXPECT_EQ(closed_reasons(sid), strings{"closed"});
@@ -378,13 +327,10 @@ TEST_F(Directory, ACrashedSessionIsEndedAndItsFilesQueued) {
 }
 
 TEST_F(Directory, ACrashedSessionsFilesAreDeleted) {
-  add_file("f1");
-  auto a = open_session();
-  send_json(a, R"({"type":"register","file_ids":["f1"]})");
+  auto a = open_tracking({"f1"});
   caf::anon_send_exit(a.actor, caf::exit_reason::kill);
   run();
-  EXPECT_EQ(file_state("f1"), "deleted");
-  EXPECT_FALSE(blob_exists("f1"));
+  EXPECT_TRUE(deleted("f1"));
 }
 
 }  // namespace

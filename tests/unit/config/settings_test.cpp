@@ -86,6 +86,18 @@ TEST(Values, OutOfRangeNamesKeyValueAndRange) {
             std::string::npos);
 }
 
+// server.request_timeout_ms bounds every HTTP step (header, upload chunk, answer): under 100 ms a
+// slow but healthy client would be cut; over a day it is a typo.
+TEST(Values, RequestTimeoutBounds) {
+  EXPECT_EQ(settings{}.server.request_timeout_ms, 30000);
+  EXPECT_EQ(with_sets({"server.request_timeout_ms=100"}).server.request_timeout_ms, 100);
+  EXPECT_EQ(with_sets({"server.request_timeout_ms=86400000"}).server.request_timeout_ms, 86400000);
+  EXPECT_EQ(set_error("server.request_timeout_ms=99"),
+            "server.request_timeout_ms: 99 is out of range (allowed: 100..86400000) (from --set)");
+  EXPECT_NE(set_error("server.request_timeout_ms=86400001").find("is out of range (allowed: 100..86400000)"),
+            std::string::npos);
+}
+
 TEST(Values, BadChoiceListsTheChoices) {
   EXPECT_EQ(set_error("storage.synchronous=extra"),
             "storage.synchronous: \"extra\" is not allowed (allowed: normal, full) (from --set)");
@@ -144,7 +156,7 @@ TEST(Describe, ShowsEveryKeyAndHidesSecrets) {
   EXPECT_EQ(json.at("log").at("level"), "info");
   std::size_t keys = 3;  // the three secrets, left out
   for (const auto& section : json) keys += section.value().as_object().size();
-  EXPECT_EQ(keys, 46u);  // every field of struct settings: a new field needs a line in the table
+  EXPECT_EQ(keys, 47u);  // every field of struct settings: a new field needs a line in the table
 }
 
 TEST(Describe, CanBeLoadedBackAsAConfigFile) {

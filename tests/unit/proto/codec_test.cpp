@@ -96,35 +96,19 @@ std::vector<std::string> all_type_names(std::index_sequence<I...>) {
 // ---- enums and helpers ----------------------------------------------------------------------
 
 TEST(Codec, ErrorCodesHaveWireSpelling) {
-  EXPECT_STREQ(to_string(err::bad_json), "bad_json");
-  EXPECT_STREQ(to_string(err::unsupported_frame), "unsupported_frame");
-  EXPECT_STREQ(to_string(err::unknown_type), "unknown_type");
-  EXPECT_STREQ(to_string(err::invalid_field), "invalid_field");
-  EXPECT_STREQ(to_string(err::unauthorized), "unauthorized");
-  EXPECT_STREQ(to_string(err::forbidden), "forbidden");
-  EXPECT_STREQ(to_string(err::not_found), "not_found");
-  EXPECT_STREQ(to_string(err::rate_limited), "rate_limited");
-  EXPECT_STREQ(to_string(err::room_full), "room_full");
-  EXPECT_STREQ(to_string(err::capacity), "capacity");
-  EXPECT_STREQ(to_string(err::conflict), "conflict");
-  EXPECT_STREQ(to_string(err::too_large), "too_large");
-  EXPECT_STREQ(to_string(err::internal), "internal");
+  const std::pair<err, const char*> spellings[] = {
+      {err::bad_json, "bad_json"},         {err::unsupported_frame, "unsupported_frame"},
+      {err::unknown_type, "unknown_type"}, {err::invalid_field, "invalid_field"},
+      {err::unauthorized, "unauthorized"}, {err::forbidden, "forbidden"},
+      {err::not_found, "not_found"},       {err::rate_limited, "rate_limited"},
+      {err::room_full, "room_full"},       {err::capacity, "capacity"},
+      {err::conflict, "conflict"},         {err::too_large, "too_large"},
+      {err::internal, "internal"},
+  };
+  for (auto [e, wire] : spellings) EXPECT_STREQ(to_string(e), wire);
 }
 
 TEST(Codec, MessageTypesHaveWireSpelling) {
-  EXPECT_STREQ(type_name(connect_msg{}), "connect");
-  EXPECT_STREQ(type_name(register_msg{}), "register");
-  EXPECT_STREQ(type_name(file_uploaded_msg{}), "file_uploaded");
-  EXPECT_STREQ(type_name(file_removed_msg{}), "file_removed");
-  EXPECT_STREQ(type_name(post_submitted_msg{}), "post_submitted");
-  EXPECT_STREQ(type_name(ping_msg{}), "ping");
-  EXPECT_STREQ(type_name(before_disconnect_msg{}), "before_disconnect");
-  EXPECT_STREQ(type_name(join_room_msg{}), "join_room");
-  EXPECT_STREQ(type_name(leave_room_msg{}), "leave_room");
-  EXPECT_STREQ(type_name(publish_msg{}), "publish");
-  EXPECT_STREQ(type_name(watch_rooms_msg{}), "watch_rooms");
-  EXPECT_STREQ(type_name(unwatch_rooms_msg{}), "unwatch_rooms");
-
   // Every alternative of the variant has a name (a new one fails here until it is listed), and
   // its wire name decodes back to that alternative.
   std::vector<std::string> names =

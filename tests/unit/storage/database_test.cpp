@@ -161,14 +161,7 @@ TEST_F(Files, DuplicateIdThrowsAndLeavesTheFirst) {
 // ---------------------------------------------------------------------------------------------
 // Sessions and tracking
 
-class Tracking : public database_test {
- protected:
-  void SetUp() override {
-    database_test::SetUp();
-    if (HasFatalFailure()) return;
-    db().open_session("s1", "alice", "r1", T0);
-  }
-};
+class Tracking : public session_s1_test {};
 
 TEST_F(Tracking, SessionOpenedIsAudited) {
   auto opened = audit_of("session_opened");
@@ -185,13 +178,10 @@ TEST_F(Tracking, OwnFileIsTracked) {
   EXPECT_EQ(r.tracked, strings{"f1"});
   EXPECT_TRUE(r.rejected.empty());
   EXPECT_EQ(db().tracked_files("s1"), strings{"f1"});
-  auto tracked = audit_of("file_tracked");
-  ASSERT_EQ(tracked.size(), 1u);
-  EXPECT_EQ(tracked[0].session_id, "s1");
-  EXPECT_EQ(tracked[0].user_id, "alice");
-  EXPECT_EQ(tracked[0].file_id, "f1");
-  EXPECT_EQ(tracked[0].details, "");
-  EXPECT_EQ(tracked[0].at, iso8601_from_ms(T0 + 1));
+  auto tracked = only_audit("file_tracked");
+  EXPECT_EQ(who(tracked), (audit_who{"f1", "alice", "s1", ""}));
+  EXPECT_EQ(tracked.details, "");
+  EXPECT_EQ(tracked.at, iso8601_from_ms(T0 + 1));
   EXPECT_EQ(state_of("f1"), "active");
 }
 
@@ -312,10 +302,7 @@ TEST_F(Tracking, UntrackRemovesWithoutDeleting) {
   EXPECT_EQ(state_of("f1"), "active");
   auto untracked = audit_of("file_untracked");
   ASSERT_EQ(untracked.size(), 1u);
-  EXPECT_EQ(untracked[0].session_id, "s1");
-  EXPECT_EQ(untracked[0].user_id, "alice");
-  EXPECT_EQ(untracked[0].file_id, "f1");
-  EXPECT_EQ(untracked[0].reason, "file_removed");
+  EXPECT_EQ(who(untracked[0]), (audit_who{"f1", "alice", "s1", "file_removed"}));
   EXPECT_EQ(untracked[0].at, iso8601_from_ms(T0 + 5));
   // Ending the session no longer deletes it.
   EXPECT_EQ(db().end_session("s1", "closed", T0 + 6), 0);
@@ -403,14 +390,7 @@ TEST_F(Tracking, AuditTrailOfAWholeDraft) {
 // ---------------------------------------------------------------------------------------------
 // end_session
 
-class EndSession : public database_test {
- protected:
-  void SetUp() override {
-    database_test::SetUp();
-    if (HasFatalFailure()) return;
-    db().open_session("s1", "alice", "r1", T0);
-  }
-};
+class EndSession : public session_s1_test {};
 
 TEST_F(EndSession, QueuesEveryActiveTrackedFile) {
   for (auto id : {"a", "b", "c", "untouched"}) add_file(id, "alice");
@@ -441,9 +421,7 @@ TEST_F(EndSession, QueuesEveryActiveTrackedFile) {
 
   auto closed = audit_of("session_closed");
   ASSERT_EQ(closed.size(), 1u);
-  EXPECT_EQ(closed[0].session_id, "s1");
-  EXPECT_EQ(closed[0].user_id, "alice");
-  EXPECT_EQ(closed[0].reason, "timeout");
+  EXPECT_EQ(who(closed[0]), (audit_who{"", "alice", "s1", "timeout"}));
   EXPECT_EQ(closed[0].details, R"({"files_queued":3})");
   EXPECT_EQ(closed[0].at, iso8601_from_ms(T0 + 100));
   // The close is the last record of the session.
@@ -557,10 +535,9 @@ TEST_F(EndSession, FileTrackedByAnEndedSessionIsQueued) {
 
   EXPECT_EQ(db().end_session("s1", "closed", T0 + 1), 1);
   EXPECT_EQ(state_of("shared"), "queued");
-  auto queued = audit_of("deletion_queued");
-  ASSERT_EQ(queued.size(), 1u);
-  EXPECT_EQ(queued[0].file_id, "shared");
-  EXPECT_EQ(queued[0].session_id, "s1");
+  auto queued = only_audit("deletion_queued");
+  EXPECT_EQ(queued.file_id, "shared");
+  EXPECT_EQ(queued.session_id, "s1");
 }
 
 TEST_F(EndSession, KeptFilesAreNeverQueued) {
@@ -574,9 +551,7 @@ TEST_F(EndSession, KeptFilesAreNeverQueued) {
   EXPECT_EQ(db().end_session("s2", "closed", T0), 1);
   EXPECT_EQ(state_of("k"), "kept");
   EXPECT_EQ(state_of("a"), "queued");
-  auto queued = audit_of("deletion_queued");
-  ASSERT_EQ(queued.size(), 1u);
-  EXPECT_EQ(queued[0].file_id, "a");
+  EXPECT_EQ(only_audit("deletion_queued").file_id, "a");
   EXPECT_EQ(db().end_session("s1", "closed", T0), 0);
   EXPECT_EQ(state_of("k"), "kept");
 }
@@ -786,10 +761,8 @@ TEST_F(Transactions, FailingOpInsideABatchIsUndoneAlone) {
 TEST_F(Transactions, MultiRowOpRolledBackToItsSavepoint) {
   add_file("a", "alice");
   add_file("b", "alice");
-  db().open_session("s1", "alice", "r1", T0);
-  db().open_session("s2", "alice", "r2", T0);
-  db().track("s1", "alice", {"a"}, "", T0);
-  db().track("s2", "alice", {"b"}, "", T0);
+  session_tracking("s1", "r1", {"a"});
+  session_tracking("s2", "r2", {"b"});
   auto audit_before = audit_all().size();
 
   db().begin();

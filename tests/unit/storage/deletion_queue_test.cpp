@@ -43,9 +43,7 @@ TEST_F(DeletionQueue, EmptyQueue) {
   EXPECT_TRUE(db().due_deletions(T0 + 1000000, 100).empty());
   EXPECT_EQ(db().next_deletion_at(), std::nullopt);
   auto s = db().stats();
-  EXPECT_EQ(s.queued, 0);
-  EXPECT_EQ(s.done_total, 0);
-  EXPECT_EQ(s.failed_total, 0);
+  EXPECT_EQ(totals(s), (counts{0, 0, 0})) << "queued, done, failed";
   EXPECT_TRUE(s.failed.empty());
 }
 
@@ -105,16 +103,11 @@ TEST_F(DeletionQueue, DoneMarksTheFileDeleted) {
   db().deletion_done("a", T0 + 10);
   EXPECT_EQ(state_of("a"), "deleted");
   EXPECT_TRUE(db().due_deletions(T0 + 1000000, 10).empty());
-  auto deleted = audit_of("file_deleted");
-  ASSERT_EQ(deleted.size(), 1u);
-  EXPECT_EQ(deleted[0].file_id, "a");
-  EXPECT_EQ(deleted[0].session_id, "s-a");  // the session whose end queued it
-  EXPECT_EQ(deleted[0].user_id, "alice");
-  EXPECT_EQ(deleted[0].at, iso8601_from_ms(T0 + 10));
+  auto deleted = only_audit("file_deleted");
+  EXPECT_EQ(who(deleted), (audit_who{"a", "alice", "s-a", ""}));  // s-a: the session whose end queued it
+  EXPECT_EQ(deleted.at, iso8601_from_ms(T0 + 10));
   auto s = db().stats();
-  EXPECT_EQ(s.queued, 0);
-  EXPECT_EQ(s.done_total, 1);
-  EXPECT_EQ(s.failed_total, 0);
+  EXPECT_EQ(totals(s), (counts{0, 1, 0})) << "queued, done, failed";
 }
 
 TEST_F(DeletionQueue, DoneIsIdempotent) {
@@ -218,19 +211,13 @@ TEST_F(DeletionQueue, MarkedFailedAfterMaxAttempts) {
   EXPECT_TRUE(db().due_deletions(T0 + 100000000, 10).empty());
   EXPECT_EQ(db().next_deletion_at(), std::nullopt);
 
-  auto failed = audit_of("deletion_failed");
-  ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0].file_id, "a");
-  EXPECT_EQ(failed[0].session_id, "s-a");
-  EXPECT_EQ(failed[0].user_id, "alice");
-  EXPECT_EQ(failed[0].reason, "EACCES 3");
-  EXPECT_EQ(failed[0].details, R"({"attempts":3})");
-  EXPECT_EQ(failed[0].at, iso8601_from_ms(T0 + 3000));
+  auto failed = only_audit("deletion_failed");
+  EXPECT_EQ(who(failed), (audit_who{"a", "alice", "s-a", "EACCES 3"}));
+  EXPECT_EQ(failed.details, R"({"attempts":3})");
+  EXPECT_EQ(failed.at, iso8601_from_ms(T0 + 3000));
 
   auto s = db().stats();
-  EXPECT_EQ(s.queued, 0);
-  EXPECT_EQ(s.done_total, 0);
-  EXPECT_EQ(s.failed_total, 1);
+  EXPECT_EQ(totals(s), (counts{0, 0, 1})) << "queued, done, failed";
   ASSERT_EQ(s.failed.size(), 1u);
   EXPECT_EQ(s.failed[0].file_id, "a");
   EXPECT_EQ(s.failed[0].attempts, 3);
@@ -298,9 +285,7 @@ TEST_F(DeletionQueue, StatsCountEveryState) {
   db().deletion_failed("f1", "first", once, T0 + 1);
   db().deletion_failed("f2", "second", once, T0 + 2);
   auto s = db().stats();
-  EXPECT_EQ(s.queued, 2);
-  EXPECT_EQ(s.done_total, 3);
-  EXPECT_EQ(s.failed_total, 2);
+  EXPECT_EQ(totals(s), (counts{2, 3, 2})) << "queued, done, failed";
   ASSERT_EQ(s.failed.size(), 2u);
   // Most recently failed first.
   EXPECT_EQ(s.failed[0].file_id, "f2");
@@ -322,24 +307,15 @@ TEST_F(DeletionQueue, OwnerQueuesActiveFile) {
   EXPECT_EQ(state_of("a"), "queued");
   EXPECT_EQ(job_ids(db().due_deletions(T0 + 9, 10)), strings{"a"});
   EXPECT_EQ(db().next_deletion_at(), T0 + 9);
-  auto queued = audit_of("deletion_queued");
-  ASSERT_EQ(queued.size(), 1u);
-  EXPECT_EQ(queued[0].file_id, "a");
-  EXPECT_EQ(queued[0].user_id, "alice");
-  EXPECT_EQ(queued[0].session_id, "");
-  EXPECT_EQ(queued[0].reason, "api_delete");
+  EXPECT_EQ(who(only_audit("deletion_queued")), (audit_who{"a", "alice", "", "api_delete"}));
   // Its deletion audit carries no session.
   db().deletion_done("a", T0 + 10);
-  auto deleted = audit_of("file_deleted");
-  ASSERT_EQ(deleted.size(), 1u);
-  EXPECT_EQ(deleted[0].session_id, "");
-  EXPECT_EQ(deleted[0].user_id, "alice");
+  EXPECT_EQ(who(only_audit("file_deleted")), (audit_who{"a", "alice", "", ""}));
 }
 
 TEST_F(DeletionQueue, OwnerQueuesKeptFile) {
   add_file("k", "alice");
-  db().open_session("s1", "alice", "r1", T0);
-  db().track("s1", "alice", {"k"}, "", T0);
+  session_tracking("s1", "r1", {"k"});
   db().submit("s1", "alice", "p", T0);
   ASSERT_EQ(state_of("k"), "kept");
   EXPECT_TRUE(db().queue_file_deletion("k", "alice", T0));

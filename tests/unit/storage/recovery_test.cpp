@@ -215,10 +215,8 @@ TEST_F(Recovery, ResumeOfASessionWithoutFilesIsFoundAndEmpty) {
 TEST_F(Recovery, WindowPassedAfterRecoveryQueuesTheFiles) {
   add_file("a", "alice");
   add_file("shared", "alice");
-  db().open_session("s1", "alice", "r1", T0);
-  db().open_session("s2", "alice", "r2", T0);
-  db().track("s1", "alice", {"a", "shared"}, "", T0);
-  db().track("s2", "alice", {"shared"}, "", T0);
+  session_tracking("s1", "r1", {"a", "shared"});
+  session_tracking("s2", "r2", {"shared"});
   reopen();
   auto rec = by_id(db().recover(T0 + 10));
   ASSERT_EQ(rec.size(), 2u);

@@ -3,9 +3,9 @@
 // removed in TearDown), a real SQLite file opened through tether::database, and a second raw
 // SQLite connection to look at rows the API does not expose.
 #include "storage/database.hpp"
+#include "tests/support/raw_sqlite.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <stdlib.h>
 
@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <memory>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,60 +24,9 @@ namespace tether::storage_testing {
 // 2026-01-01T12:00:00.000Z: a fixed "now" so that audit timestamps and queue times are exact.
 constexpr std::int64_t T0 = 1767268800000;
 
-// A second, independent connection to the same SQLite file (WAL lets it read while the
-// database under test holds its own connection).
-class raw_sqlite {
- public:
-  explicit raw_sqlite(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-      std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
-      sqlite3_close(h_);
-      throw std::runtime_error("raw open " + path + ": " + msg);
-    }
-    sqlite3_busy_timeout(h_, 5000);
-  }
-  ~raw_sqlite() { sqlite3_close(h_); }
-  raw_sqlite(const raw_sqlite&) = delete;
-  raw_sqlite& operator=(const raw_sqlite&) = delete;
-
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown";
-      sqlite3_free(err);
-      throw std::runtime_error("raw exec '" + sql + "': " + msg);
-    }
-  }
-
-  // Every row of a query, each column rendered as text ("NULL" for NULL).
-  std::vector<std::vector<std::string>> rows(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(h_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error("raw prepare '" + sql + "': " + sqlite3_errmsg(h_));
-    std::vector<std::vector<std::string>> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        auto p = sqlite3_column_text(s, i);
-        row.push_back(p ? std::string(reinterpret_cast<const char*>(p)) : std::string("NULL"));
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) throw std::runtime_error("raw step '" + sql + "': " + sqlite3_errmsg(h_));
-    return out;
-  }
-
-  // The first column of the first row ("" when there is no row).
-  std::string text(const std::string& sql) {
-    auto r = rows(sql);
-    return r.empty() || r[0].empty() ? std::string() : r[0][0];
-  }
-  std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
-
- private:
-  sqlite3* h_ = nullptr;
+// A second connection to the database file; the storage tests also write through it (exec).
+struct raw_sqlite : testing_support::raw_sqlite {
+  explicit raw_sqlite(const std::string& path) : testing_support::raw_sqlite(path, mode::read_write) {}
 };
 
 // A fresh directory under /tmp per test.
@@ -166,6 +115,12 @@ class database_test : public temp_dir_test {
       if (r.event == event) out.push_back(r);
     return out;
   }
+  // The one audit record of `event` (the test fails unless there is exactly one).
+  audit_record only_audit(const std::string& event) {
+    auto all = audit_of(event);
+    EXPECT_EQ(all.size(), 1u) << "audit records of " << event;
+    return all.empty() ? audit_record{} : all.front();
+  }
   std::vector<std::string> audit_events() {
     std::vector<std::string> out;
     for (auto& r : audit_all()) out.push_back(r.event);
@@ -176,6 +131,12 @@ class database_test : public temp_dir_test {
   std::string session_state(const std::string& session_id) {
     raw_sqlite raw(db_path());
     return raw.text("SELECT state FROM sessions WHERE session_id='" + session_id + "'");
+  }
+
+  // Alice's session `session_id` (resume token `token`), opened at T0 and tracking `files` (added already).
+  void session_tracking(const std::string& session_id, const std::string& token, const std::vector<std::string>& files) {
+    db().open_session(session_id, "alice", token, T0);
+    db().track(session_id, "alice", files, "", T0);
   }
 
   static std::vector<std::string> job_ids(const std::vector<deletion_job>& jobs) {
@@ -189,6 +150,33 @@ class database_test : public temp_dir_test {
   }
 
   std::unique_ptr<database> db_;
+};
+
+// Who an audit record names and why, compared in one EXPECT_EQ (gtest prints both sides).
+struct audit_who {
+  std::string file_id, user_id, session_id, reason;
+  bool operator==(const audit_who& o) const {
+    return file_id == o.file_id && user_id == o.user_id && session_id == o.session_id && reason == o.reason;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const audit_who& w) {
+    return out << "{file " << w.file_id << ", user " << w.user_id << ", session " << w.session_id << ", reason "
+               << w.reason << "}";
+  }
+};
+inline audit_who who(const audit_record& r) { return {r.file_id, r.user_id, r.session_id, r.reason}; }
+
+// The counters of stats() in one comparable value: queued now, done and failed since the start.
+inline std::vector<std::int64_t> totals(const cleanup_stats& s) { return {s.queued, s.done_total, s.failed_total}; }
+using counts = std::vector<std::int64_t>;
+
+// A database with alice's session s1 open (resume token r1) since T0.
+class session_s1_test : public database_test {
+ protected:
+  void SetUp() override {
+    database_test::SetUp();
+    if (HasFatalFailure()) return;
+    db().open_session("s1", "alice", "r1", T0);
+  }
 };
 
 }  // namespace tether::storage_testing

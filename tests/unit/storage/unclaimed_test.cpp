@@ -27,12 +27,7 @@ TEST_F(Unclaimed, AnOldUploadNoSessionEverTrackedIsQueued) {
   EXPECT_EQ(db().queue_unclaimed(hour, 500, T0 + hour), 1);
   EXPECT_EQ(state_of("orphan"), "queued");
   EXPECT_EQ(queued_ids(T0 + hour), strings{"orphan"});
-  auto q = audit_of("deletion_queued");
-  ASSERT_EQ(q.size(), 1u);
-  EXPECT_EQ(q[0].file_id, "orphan");
-  EXPECT_EQ(q[0].user_id, "alice");
-  EXPECT_EQ(q[0].reason, "unclaimed");
-  EXPECT_EQ(q[0].session_id, "");
+  EXPECT_EQ(who(only_audit("deletion_queued")), (audit_who{"orphan", "alice", "", "unclaimed"}));
   // Through the same queue as every deletion: done is done.
   db().deletion_done("orphan", T0 + hour + 1);
   EXPECT_EQ(state_of("orphan"), "deleted");

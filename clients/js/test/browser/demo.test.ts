@@ -4,14 +4,12 @@
 // Environment: CHROMIUM (default /usr/bin/chromium), TETHER_SKIP_BROWSER=1 skips these tests,
 // DEMO_SCREENSHOT=/path.png saves a screenshot of the page after the upload.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from './chromium.js';
 import { Tetherd, WEB_DIR, waitFor } from '../integration/tetherd.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = process.env.TETHER_SKIP_BROWSER === '1';
 const BUNDLE = join(WEB_DIR, 'demo/create-post/tether-client.js');
 
 // A 1x1 PNG.
@@ -20,31 +18,14 @@ const PNG = Buffer.from(
   'base64',
 );
 
-describe('create-post demo in Chromium', { skip: SKIP && 'TETHER_SKIP_BROWSER=1' }, () => {
+describe('create-post demo in Chromium', { skip: SKIP_BROWSER && 'TETHER_SKIP_BROWSER=1' }, () => {
   let server: Tetherd;
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (scripts/install-deps.sh), set CHROMIUM, or set TETHER_SKIP_BROWSER=1`);
-    }
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run demo\` in clients/js first`);
     // The default resume window (5000 ms): leaving the page must not wait for it.
     server = await Tetherd.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--no-first-run',
-      ],
-      timeout: 30000,
-    });
+    browser = await launchChromium(BUNDLE);
   });
   after(async () => {
     await browser?.close();

@@ -6,16 +6,14 @@
 // Environment: CHROMIUM (default /usr/bin/chromium), TETHER_SKIP_BROWSER=1 skips these tests,
 // DEMO_SCREENSHOT=/path.png saves a screenshot of a page with two participants.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from './chromium.js';
 import type { TetherClient } from '../../src/index.js';
 import { makeClient } from '../integration/client.js';
 import { Tetherd, WEB_DIR, waitFor, withTimeout } from '../integration/tetherd.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = process.env.TETHER_SKIP_BROWSER === '1';
 const BUNDLE = join(WEB_DIR, 'demo/study-room/tether-client.js');
 
 const HEARTBEAT_MS = 500;
@@ -26,17 +24,13 @@ const BOUND_MS = HEARTBEAT_MS * (MAX_MISSED + 1);
 /** Allowance for a loaded test machine on top of the bound (two browsers, a server and a test runner on 2 cores). */
 const SLACK_MS = 1500;
 
-describe('study-room demo in Chromium', { skip: SKIP && 'TETHER_SKIP_BROWSER=1' }, () => {
+describe('study-room demo in Chromium', { skip: SKIP_BROWSER && 'TETHER_SKIP_BROWSER=1' }, () => {
   let server: Tetherd;
   let browser: Browser;
   const pages: Page[] = [];
   const clients: TetherClient[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (scripts/install-deps.sh), set CHROMIUM, or set TETHER_SKIP_BROWSER=1`);
-    }
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run demo\` in clients/js first`);
     server = await Tetherd.start({
       set: {
         'heartbeat.interval_ms': HEARTBEAT_MS,
@@ -44,20 +38,7 @@ describe('study-room demo in Chromium', { skip: SKIP && 'TETHER_SKIP_BROWSER=1' 
         'session.resume_window_ms': RESUME_WINDOW_MS,
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--no-first-run',
-      ],
-      timeout: 30000,
-    });
+    browser = await launchChromium(BUNDLE);
   });
   after(async () => {
     await browser?.close();

@@ -2,10 +2,10 @@
 // is not retried in a loop; a SIGTERM restart (close 1001) is followed by a reconnect within the restart
 // jitter that resumes the session; drop() keeps the session for a later connect().
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { TetherError, type TetherClient } from '../../src/index.js';
-import { bytes, makeClient } from './client.js';
-import { Tetherd, nextEvent, recordStates, waitFor, withTimeout } from './tetherd.js';
+import { assertResumed, bytes, connectClient, makeClient } from './client.js';
+import { Tetherd, nextEvent, recordStates, serverForSuite, waitFor, withTimeout } from './tetherd.js';
 
 const clients: TetherClient[] = [];
 afterEach(() => {
@@ -20,12 +20,7 @@ function isExpired(e: unknown): boolean {
 
 describe('refused tokens', () => {
   let server: Tetherd;
-  before(async () => {
-    server = await Tetherd.start();
-  });
-  after(async () => {
-    await server?.dispose();
-  });
+  serverForSuite((s) => (server = s));
 
   it('an expired token: connect_error {status 401, unauthorized, "invalid token: expired"}, closed, no retry loop', async () => {
     const token = server.signToken({ sub: 'alice', exp: nowSeconds() - 60 });
@@ -90,25 +85,17 @@ describe('refused tokens', () => {
 
 describe('SIGTERM restart (close 1001)', () => {
   let server: Tetherd;
-  before(async () => {
-    server = await Tetherd.start();
-  });
-  after(async () => {
-    await server?.dispose();
-  });
+  serverForSuite((s) => (server = s));
 
   it('reconnects within the restart jitter, not the backoff, and resumes the session with its file', async () => {
-    const token = await server.token('dora');
     const jitterMs = 2000;
     // A backoff of a minute: only the 1001 path can bring the client back within the test's bounds.
     // random 0.99 puts the attempt at the end of the jitter, after the restarted server is up.
-    const { client } = makeClient(server, token, {
+    const { client, first } = await connectClient(server, await server.token('dora'), clients, {
       backoff: { baseMs: 60000, maxMs: 60000 },
       random: () => 0.99,
       restartJitterMs: jitterMs,
     });
-    clients.push(client);
-    const first = await withTimeout(client.connect(), 5000, 'connected');
     const file = await client.draft.upload(bytes('kept through a deploy'), 'deploy.txt');
 
     const closeP = nextEvent(client, 'close', 5000);
@@ -125,27 +112,17 @@ describe('SIGTERM restart (close 1001)', () => {
     const open = await reopened;
     const after = Date.now() - closedAt;
     assert.ok(after < jitterMs + 1000, `reconnected ${after} ms after the 1001`);
-    assert.equal(open.resumed, true);
-    assert.equal(open.session_id, first.session_id);
-    assert.deepEqual(open.connected.file_ids, [file.file_id]);
+    assertResumed(open, first, [file.file_id]);
     assert.ok(server.blobExists(file.file_id));
   });
 });
 
 describe('drop()', () => {
   let server: Tetherd;
-  before(async () => {
-    server = await Tetherd.start();
-  });
-  after(async () => {
-    await server?.dispose();
-  });
+  serverForSuite((s) => (server = s));
 
   it('closes without before_disconnect: the server keeps the session and its draft; connect() resumes', async () => {
-    const token = await server.token('erin');
-    const { client, sockets } = makeClient(server, token);
-    clients.push(client);
-    const first = await withTimeout(client.connect(), 5000, 'connected');
+    const { client, sockets, first } = await connectClient(server, await server.token('erin'), clients);
     const file = await client.draft.upload(bytes('still wanted'), 'e.txt');
 
     client.drop();

@@ -1,10 +1,10 @@
 // Reconnect and resume against the real tetherd: a server crash (SIGKILL) and restart, an abrupt drop
 // inside the resume window, and a reconnect after the window has passed.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import type { TetherClient } from '../../src/index.js';
-import { bytes, makeClient, sorted } from './client.js';
-import { Tetherd, nextEvent, recordStates, waitFor, withTimeout } from './tetherd.js';
+import { assertResumed, bytes, connectClient, makeClient, reconnectFresh, sorted, untilReconnectNow } from './client.js';
+import { Tetherd, filesDeleted, nextEvent, recordStates, serverForSuite, waitFor, withTimeout } from './tetherd.js';
 
 const clients: TetherClient[] = [];
 afterEach(() => {
@@ -13,12 +13,7 @@ afterEach(() => {
 
 describe('resume with the default window (5000 ms)', () => {
   let server: Tetherd;
-  before(async () => {
-    server = await Tetherd.start();
-  });
-  after(async () => {
-    await server?.dispose();
-  });
+  serverForSuite((s) => (server = s));
 
   it('reconnects after a SIGKILL and restart on the same data dir, resuming the session and its files', async () => {
     const token = await server.token('alice');
@@ -38,10 +33,7 @@ describe('resume with the default window (5000 ms)', () => {
 
     const reopened = nextEvent(client, 'open', 15000);
     await server.restart();
-    const open = await reopened;
-    assert.equal(open.resumed, true);
-    assert.equal(open.session_id, first.session_id);
-    assert.deepEqual(sorted(open.connected.file_ids ?? []), sorted([a.file_id, b.file_id]));
+    assertResumed(await reopened, first, [a.file_id, b.file_id]);
     assert.deepEqual(sorted(client.draft.files), sorted([a.file_id, b.file_id]));
     assert.deepEqual(states, ['connecting', 'open', 'reconnecting', 'open']);
     assert.ok(server.blobExists(a.file_id), 'blob a still there');
@@ -55,27 +47,17 @@ describe('resume with the default window (5000 ms)', () => {
 
     // The resumed session is live on the server: leaving without submitting deletes the draft at once.
     client.close();
-    await waitFor('both files deleted after close()', async () => {
-      if (server.blobExists(a.file_id) || server.blobExists(b.file_id)) return false;
-      return (await server.fileEvents(a.file_id)).includes('file_deleted') && (await server.fileEvents(b.file_id)).includes('file_deleted');
-    });
+    await filesDeleted(server, [a.file_id, b.file_id]);
   });
 
   it('resumes after an abrupt drop of the socket and keeps the tracked files', async () => {
-    const token = await server.token('bob');
-    const { client, dropSocket } = makeClient(server, token);
-    clients.push(client);
-
-    const first = await withTimeout(client.connect(), 5000, 'connected');
+    const { client, dropSocket, first } = await connectClient(server, await server.token('bob'), clients);
     const a = await client.draft.upload(bytes('one'), 'one.txt');
     const b = await client.draft.upload(bytes('two'), 'two.txt');
 
     const reopened = nextEvent(client, 'open', 5000);
     dropSocket();
-    const open = await reopened;
-    assert.equal(open.resumed, true);
-    assert.equal(open.session_id, first.session_id);
-    assert.deepEqual(sorted(open.connected.file_ids ?? []), sorted([a.file_id, b.file_id]));
+    assertResumed(await reopened, first, [a.file_id, b.file_id]);
     assert.deepEqual(sorted(client.draft.files), sorted([a.file_id, b.file_id]));
     assert.ok(server.blobExists(a.file_id) && server.blobExists(b.file_id));
 
@@ -91,38 +73,22 @@ describe('resume with the default window (5000 ms)', () => {
   });
 
   it('a clean close (1000) without before_disconnect is a drop too: the session resumes with its file', async () => {
-    const token = await server.token('bea');
-    const { client, sockets } = makeClient(server, token);
-    clients.push(client);
-    const first = await withTimeout(client.connect(), 5000, 'connected');
+    const { client, sockets, first } = await connectClient(server, await server.token('bea'), clients);
     const a = await client.draft.upload(bytes('kept through a close'), 'c.txt');
 
     const reopened = nextEvent(client, 'open', 5000);
     sockets[sockets.length - 1]!.close(1000, 'bye'); // the socket alone, not client.close()
-    const open = await reopened;
-    assert.equal(open.resumed, true);
-    assert.equal(open.session_id, first.session_id);
-    assert.deepEqual(open.connected.file_ids, [a.file_id]);
+    assertResumed(await reopened, first, [a.file_id]);
     assert.ok(server.blobExists(a.file_id));
   });
 });
 
 describe('resume after the window (300 ms)', () => {
   let server: Tetherd;
-  before(async () => {
-    server = await Tetherd.start({ set: { 'session.resume_window_ms': 300 } });
-  });
-  after(async () => {
-    await server?.dispose();
-  });
+  serverForSuite((s) => (server = s), { set: { 'session.resume_window_ms': 300 } });
 
   it('gets resumed:false, re-registers, and reports the deleted files through draft_rejected', async () => {
-    const token = await server.token('carol');
-    // A backoff of about a minute keeps the client away until reconnectNow().
-    const { client, dropSocket } = makeClient(server, token, { backoff: { baseMs: 60000, maxMs: 60000 }, random: () => 0.99 });
-    clients.push(client);
-
-    const first = await withTimeout(client.connect(), 5000, 'connected');
+    const { client, dropSocket, first } = await connectClient(server, await server.token('carol'), clients, untilReconnectNow);
     const a = await client.draft.upload(bytes('first file'), 'first.txt');
     const b = await client.draft.upload(bytes('second file'), 'second.txt');
 
@@ -132,27 +98,12 @@ describe('resume after the window (300 ms)', () => {
     await reconnecting;
 
     // The window passes and the server deletes the draft.
-    await waitFor(
-      'the server to delete both files after the window',
-      async () => {
-        if (server.blobExists(a.file_id) || server.blobExists(b.file_id)) return false;
-        const ea = await server.fileEvents(a.file_id);
-        const eb = await server.fileEvents(b.file_id);
-        return ea.includes('file_deleted') && eb.includes('file_deleted');
-      },
-      { timeoutMs: 5000 },
-    );
+    await filesDeleted(server, [a.file_id, b.file_id]);
     const deletedAfter = Date.now() - dropAt;
     assert.ok(deletedAfter >= 250, `deleted ${deletedAfter} ms after the drop, before the 300 ms window`);
     assert.equal(client.state, 'reconnecting');
 
-    const rejectedP = nextEvent(client, 'draft_rejected', 5000);
-    const reopened = nextEvent(client, 'open', 5000);
-    client.reconnectNow();
-    const open = await reopened;
-    assert.equal(open.resumed, false);
-    assert.notEqual(open.session_id, first.session_id);
-    const { rejected } = await rejectedP;
+    const rejected = await reconnectFresh(client, first);
     assert.deepEqual(
       sorted(rejected.map((r) => `${r.file_id}:${r.code}`)),
       sorted([`${a.file_id}:not_found`, `${b.file_id}:not_found`]),

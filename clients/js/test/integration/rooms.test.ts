@@ -2,11 +2,11 @@
 // events, multi-tab switch, resume (rooms kept, nothing sent) and a fresh session (re-join), and a
 // member that stops answering pings (user_left `timeout`, once, within the bound).
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { TetherError, type RoomEventMap, type TetherClient, type TetherClientOptions } from '../../src/index.js';
 import { makeClient } from './client.js';
-import { Tetherd, nextEvent, waitFor, withTimeout } from './tetherd.js';
+import { Tetherd, nextEvent, serverForSuite, waitFor, withTimeout } from './tetherd.js';
 
 const HEARTBEAT_MS = 500;
 const MAX_MISSED = 2;
@@ -49,18 +49,13 @@ const names = (client: TetherClient, roomId: string): string[] | undefined => {
 describe('rooms against tetherd', () => {
   let server: Tetherd;
   const clients: TetherClient[] = [];
-  before(async () => {
-    server = await Tetherd.start({
-      set: {
-        'heartbeat.interval_ms': HEARTBEAT_MS,
-        'heartbeat.max_missed': MAX_MISSED,
-        'session.resume_window_ms': RESUME_WINDOW_MS,
-        'rooms.max_participants': CAPACITY,
-      },
-    });
-  });
-  after(async () => {
-    await server?.dispose();
+  serverForSuite((s) => (server = s), {
+    set: {
+      'heartbeat.interval_ms': HEARTBEAT_MS,
+      'heartbeat.max_missed': MAX_MISSED,
+      'session.resume_window_ms': RESUME_WINDOW_MS,
+      'rooms.max_participants': CAPACITY,
+    },
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.close();

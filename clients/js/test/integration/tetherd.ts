@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 import type { ClientEventMap, TetherClient } from '../../src/index.js';
 
 /** clients/js (this file runs from clients/js/.test-build/test/integration/). */
@@ -255,6 +256,21 @@ export class Tetherd {
   }
 }
 
+/**
+ * One tetherd for the tests of the enclosing describe(): started before them (handed to `use`),
+ * disposed after them.
+ */
+export function serverForSuite(use: (server: Tetherd) => void, options: TetherdOptions = {}): void {
+  let server: Tetherd | undefined;
+  before(async () => {
+    server = await Tetherd.start(options);
+    use(server);
+  });
+  after(async () => {
+    await server?.dispose();
+  });
+}
+
 // ---- bounded waits ------------------------------------------------------------
 
 /** Rejects with a clear message when the promise does not settle within ms. */
@@ -282,6 +298,20 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Waits until every one of these files is deleted: its blob gone and file_deleted in the audit. */
+export async function filesDeleted(server: Tetherd, fileIds: string[], timeoutMs = 5000): Promise<void> {
+  await waitFor(
+    `${fileIds.join(', ')} deleted (blob gone, file_deleted audited)`,
+    async () => {
+      for (const id of fileIds) {
+        if (server.blobExists(id) || !(await server.fileEvents(id)).includes('file_deleted')) return false;
+      }
+      return true;
+    },
+    { timeoutMs },
+  );
 }
 
 /** The next client event of this type (that passes filter), within timeoutMs. Subscribe before acting. */
