@@ -123,16 +123,13 @@ void on_message(session_self self, const codec::leave_room_msg& m) {
   auto room = it->second.room;
   if (room) self->demonitor(room.address());
   st.rooms.joined.erase(it);
-  auto ref = m.ref;
+  auto leave = [self, room, ref = m.ref] {
+    if (room) self->send(room, leave_atom::value, leave_request{self->state.session_id, "left", true, ref});
+  };
+  // If the removal was not recorded, the room is still left (the client asked); a restart may
+  // bring the place back.
   self->request(st.deps.storage, caf::infinite, unplace_atom::value, st.session_id, m.room_id)
-      .then(
-          [self, room, ref](bool) {
-            if (room) self->send(room, leave_atom::value, leave_request{self->state.session_id, "left", true, ref});
-          },
-          [self, room, ref](caf::error&) {
-            // Not recorded: the room is still left (the client asked); a restart may bring it back.
-            if (room) self->send(room, leave_atom::value, leave_request{self->state.session_id, "left", true, ref});
-          });
+      .then([leave](bool) { leave(); }, [leave](caf::error&) { leave(); });
 }
 
 void on_message(session_self self, const codec::publish_msg& m) {
