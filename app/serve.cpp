@@ -131,6 +131,7 @@ int serve(settings s) {
   ctx->blobs = blobs;
   ctx->storage_probe = std::make_shared<readiness_probe>(blobs->dir(), s.storage.data_dir);
   ctx->tls = tls;
+  ctx->io = ioc.get_executor();
   supervisor_options options;
   options.cfg = cfg;
   options.db = db;

@@ -8,11 +8,13 @@
 #include "storage/blob_store.hpp"
 #include "net/readiness_probe.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <caf/actor_system.hpp>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -57,6 +59,9 @@ struct server_context {
   std::shared_ptr<local_blob_store> blobs;
   std::shared_ptr<readiness_probe> storage_probe;  // set: /readyz also says whether the disk takes writes
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: every connection is TLS (https, wss)
+  // The I/O threads: where answers that need the disk (opening a file to send) continue, so that
+  // no scheduler thread waits on it.
+  std::optional<boost::asio::any_io_executor> io;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> websocket_connections{0};

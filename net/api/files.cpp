@@ -21,7 +21,8 @@ void get_file(const std::shared_ptr<server_context>& ctx, const http_request& re
               const jwt::claims& user, const respond_fn& respond) {
   auto version = req.version();
   bool head = req.method() == http::verb::head;
-  ask<file_lookup>(ctx->sys, ctx->deps.reader, [ctx, respond, version, head, user](caf::expected<file_lookup> r) {
+  // Continues on an I/O thread: file_response opens the blob (disk work, never on an actor thread).
+  ask<file_lookup>(ctx->sys, *ctx->io, ctx->deps.reader, [ctx, respond, version, head, user](caf::expected<file_lookup> r) {
     if (!r) return internal_error(respond, version, r.error());
     // Another user's file is answered like a missing one: existence is not revealed.
     if (!r->found || r->file.user_id != user.sub || (r->file.state != "active" && r->file.state != "kept"))
