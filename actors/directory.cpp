@@ -13,6 +13,11 @@ namespace tether {
 
 namespace {
 
+// How long shutdown waits for one session to persist itself: one storage commit, normally
+// milliseconds. Fixed rather than an option: past it the session is left to crash recovery, which
+// loses nothing (it is in SQLite as open), and serve's own watchdog bounds the whole shutdown.
+constexpr auto persist_timeout = std::chrono::seconds(10);
+
 struct entry {
   std::string user_id;
   std::string resume_token;
@@ -134,7 +139,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         publish_counts(st);
         // A session that finished opening after the shutdown began is persisted like the others.
         if (st.shutting_down)
-          self->request(session, std::chrono::seconds(10), shutdown_atom::value).then([](bool) {}, [](caf::error&) {});
+          self->request(session, persist_timeout, shutdown_atom::value).then([](bool) {}, [](caf::error&) {});
       },
       [=](unregister_atom, const std::string& sid) {
         auto& st = self->state;
@@ -195,7 +200,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         }
         auto pending = std::make_shared<std::size_t>(st.sessions.size());
         for (auto& kv : st.sessions) {
-          self->request(kv.second.session, std::chrono::seconds(10), a)
+          self->request(kv.second.session, persist_timeout, a)
               .then([=](bool) mutable {
                 if (--*pending == 0) rp.deliver(true);
               },

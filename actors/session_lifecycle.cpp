@@ -103,8 +103,8 @@ void create(session_self self) {
   auto& st = self->state;
   if (ended(self)) return;
   st.queue_position = 0;
-  st.session_id = "s_" + random_hex(12);
-  st.resume_token = random_hex(24);
+  st.session_id = "s_" + random_hex(session_id_bytes);
+  st.resume_token = random_hex(resume_token_bytes);
   st.files.files.clear();
   self->request(st.deps.storage, caf::infinite, open_atom::value, st.session_id, st.user_id, st.resume_token)
       .then([self](bool) { became_open(self, false); }, [self](caf::error& e) { open_failed(self, e); });

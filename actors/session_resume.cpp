@@ -105,7 +105,7 @@ caf::result<bool> on_attach(session_self self, attach_request& req) {
   st.connect_ref = std::move(req.connect_ref);
   st.held = std::move(req.held);
   auto rp = self->make_response_promise<bool>();
-  auto token = random_hex(24);
+  auto token = random_hex(resume_token_bytes);
   self->request(st.deps.storage, caf::infinite, resume_atom::value, st.session_id, token)
       .then(
           [self, rp, token](resumed_session& r) mutable {

@@ -97,6 +97,12 @@ constexpr std::size_t max_held_messages = 256;
 // room to spare for any real page (a call, a few study rooms).
 constexpr std::size_t max_rooms_per_session = 256;
 
+// Random bytes in server-made ids (hex on the wire). A session id is shown to others (rooms), so it
+// must not be guessable: 96 bits. A resume token is a bearer secret: 192 bits, like a session
+// cookie. Fixed: the wire format promises nothing about their length, but nothing needs to tune them.
+constexpr std::size_t session_id_bytes = 12;
+constexpr std::size_t resume_token_bytes = 24;
+
 // ---- the lifecycle part (session_lifecycle.cpp) ----
 
 void start_session(session_self self, session_start start);
