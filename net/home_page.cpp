@@ -13,7 +13,9 @@ std::string home_page_html(const settings& cfg) {
                           ? "<li>Demo pages are off: <code>server.web_dir</code> is not set.</li>"
                           : "<li><a href=\"/demo/create-post/\">/demo/create-post/</a> &mdash; the create-post demo: upload "
                             "photos, leave without posting, watch them being cleaned up (add "
-                            "<code>?token=</code> a token from <code>tetherd token USER</code>)</li>";
+                            "<code>?token=</code> a token from <code>tetherd token USER</code>)</li>"
+                            "<li><a href=\"/demo/study-room/\">/demo/study-room/</a> &mdash; the study-room demo: rooms "
+                            "with live occupancy and participants (same <code>?token=</code>)</li>";
   return R"(<!doctype html>
 <html lang="en">
 <head>
