@@ -173,8 +173,8 @@ join_result on_join(room_self self, room_member& m) {
   st.by_session[m.session_id] = seq;
   ++st.sessions_of_user[m.user_id];
   auto ref = std::move(m.ref);
-  auto& e = st.members[seq] = member_entry{std::move(m), iso8601_from_ms(0)};
-  e.joined_at = iso8601_from_ms(e.m.joined_at_ms);
+  auto joined_at = iso8601_from_ms(m.joined_at_ms);
+  auto& e = st.members[seq] = member_entry{std::move(m), std::move(joined_at)};
   if (!e.m.quiet) {
     write_to(self, e.m, codec::encode(joined_message(st, ref)));
     if (new_user)

@@ -36,6 +36,17 @@ void tell_watchers(registry_self self, const std::string& room_id, std::int64_t 
   for (auto& [sid, out] : st.watchers) out->send(f, delivery::droppable);
 }
 
+// The non-empty rooms, sorted by id (what room_list and the admin view show).
+room_list_snapshot occupied(const registry_state& st) {
+  room_list_snapshot snap;
+  for (auto& [id, e] : st.rooms)
+    if (e.occupancy > 0) {
+      snap.rooms.push_back({id, e.occupancy, st.cfg.capacity});
+      snap.actors.push_back(e.room);
+    }
+  return snap;
+}
+
 void forget(registry_self self, const std::string& room_id) {
   auto& st = self->state;
   auto it = st.rooms.find(room_id);
@@ -99,23 +110,14 @@ room_registry_actor::behavior_type registry_behavior(registry_self self, room_co
       [=](watch_atom, const std::string& session_id, std::shared_ptr<outbox>& out, boost::json::value& ref) {
         auto& st = self->state;
         codec::room_list list;
-        for (auto& [id, e] : st.rooms)
-          if (e.occupancy > 0) list.rooms.push_back({id, e.occupancy, st.cfg.capacity});
+        list.rooms = occupied(st).rooms;
         list.ref = std::move(ref);
         // From here, in this actor's order: the list first, then every update after it.
         out->send(codec::encode(list));
         st.watchers[session_id] = std::move(out);
       },
       [=](unwatch_atom, const std::string& session_id) { self->state.watchers.erase(session_id); },
-      [=](list_atom) {
-        room_list_snapshot snap;
-        for (auto& [id, e] : self->state.rooms)
-          if (e.occupancy > 0) {
-            snap.rooms.push_back({id, e.occupancy, self->state.cfg.capacity});
-            snap.actors.push_back(e.room);
-          }
-        return snap;
-      },
+      [=](list_atom) { return occupied(self->state); },
   };
 }
 
