@@ -49,6 +49,30 @@ void unplace(session_self self, const std::string& room_id) {
       .then([](bool) {}, [](caf::error&) {});
 }
 
+// The join of `room_id` is answered (or failed): what waited for it is handled now, in order.
+void join_settled(session_self self, const std::string& room_id) {
+  auto& joining = self->state.rooms.joining;
+  auto it = joining.find(room_id);
+  if (it == joining.end()) return;
+  auto waiting = std::move(it->second);
+  joining.erase(it);
+  for (auto& m : waiting)
+    if (!ended(self)) on_open_message(self, m);
+}
+
+// True when `m` must wait for a join of its room that is on its way (it is kept).
+template <class Message>
+bool wait_for_join(session_self self, const Message& m) {
+  auto& joining = self->state.rooms.joining;
+  auto it = joining.find(m.room_id);
+  if (it == joining.end()) return false;
+  if (it->second.size() >= max_held_messages)
+    send_error(self, err::rate_limited, "too many messages for a room being joined", m.ref);
+  else
+    it->second.emplace_back(m);
+  return true;
+}
+
 // The room's part: the registry delegates the join to the room, which answers the session.
 void join_room_actor(session_self self, const std::string& room_id, const std::string& display_name,
                      boost::json::value ref, bool quiet, bool placed) {
@@ -60,12 +84,14 @@ void join_room_actor(session_self self, const std::string& room_id, const std::s
             if (r.outcome == join_outcome::full) {
               if (placed) unplace(self, room_id);
               send_error(self, err::room_full, "room " + room_id + " is full", ref);
+              join_settled(self, room_id);
               return;
             }
             if (ended(self) || s.leaving) {
               // Ended (or left everything) while the join was on its way: give the place back.
               self->send(r.room, leave_atom::value,
                          leave_request{s.session_id, user_left_reason(s.end_reason), false, nullptr});
+              join_settled(self, room_id);
               return;
             }
             auto& entry = s.rooms.joined[room_id];
@@ -77,10 +103,12 @@ void join_room_actor(session_self self, const std::string& room_id, const std::s
             // A second join_room of a room it is in changes nothing there (the room keeps the name
             // it has), so neither does it here: a re-join after a room crash keeps that name.
             if (r.outcome == join_outcome::joined) entry.display_name = display_name;
+            join_settled(self, room_id);
           },
           [self, room_id, ref](caf::error& e) {
             spdlog::error("session {}: joining {} failed: {}", self->state.session_id, room_id, to_string(e));
             send_error(self, err::internal, "could not join the room; try again", ref);
+            join_settled(self, room_id);
           });
 }
 
@@ -88,6 +116,7 @@ void join_room_actor(session_self self, const std::string& room_id, const std::s
 // lose (the durability rule); a refused join takes it back.
 void join(session_self self, const std::string& room_id, const std::string& display_name, boost::json::value ref) {
   auto& st = self->state;
+  st.rooms.joining[room_id];  // what comes for this room now waits for the answer
   self->request(st.deps.storage, caf::infinite, place_atom::value, st.session_id, room_id, display_name)
       .then(
           [self, room_id, display_name, ref](bool) {
@@ -98,12 +127,14 @@ void join(session_self self, const std::string& room_id, const std::string& disp
             spdlog::error("session {}: recording its place in {} failed: {}", self->state.session_id, room_id,
                           to_string(e));
             send_error(self, err::internal, "could not join the room; try again", ref);
+            join_settled(self, room_id);
           });
 }
 
 }  // namespace
 
 void on_message(session_self self, const codec::join_room_msg& m) {
+  if (wait_for_join(self, m)) return;
   auto& st = self->state;
   if (!st.rooms.joined.count(m.room_id) && st.rooms.joined.size() >= max_rooms_per_session) {
     send_error(self, err::capacity, "a session may be in at most 256 rooms", m.ref);
@@ -113,6 +144,7 @@ void on_message(session_self self, const codec::join_room_msg& m) {
 }
 
 void on_message(session_self self, const codec::leave_room_msg& m) {
+  if (wait_for_join(self, m)) return;
   auto& st = self->state;
   auto it = st.rooms.joined.find(m.room_id);
   if (it == st.rooms.joined.end()) {
@@ -133,6 +165,7 @@ void on_message(session_self self, const codec::leave_room_msg& m) {
 }
 
 void on_message(session_self self, const codec::publish_msg& m) {
+  if (wait_for_join(self, m)) return;
   auto& st = self->state;
   auto it = st.rooms.joined.find(m.room_id);
   if (it == st.rooms.joined.end()) {

@@ -44,6 +44,10 @@ struct joined_room {
 };
 struct rooms_part {
   std::unordered_map<std::string, joined_room> joined;
+  // Joins on their way: the room sends room_joined before the session hears back, so a client's
+  // next message about that room (leave, publish) waits here until it has (bounded by
+  // max_held_messages), instead of being refused as coming from a non-member.
+  std::unordered_map<std::string, std::vector<codec::client_message>> joining;
   bool watching = false;
 };
 

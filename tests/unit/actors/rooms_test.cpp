@@ -72,6 +72,21 @@ TEST_F(Rooms, LeaveRoomAnswersAndTellsTheOthers) {
   EXPECT_EQ(str(b.link->last("error").at("code")), "not_found");
 }
 
+TEST_F(Rooms, MessagesRightBehindAJoinWaitForIt) {
+  // Found by the restart test under load: room_joined reaches the client before the session hears
+  // the room's answer, so a leave or publish sent right after it must not be refused.
+  auto a = open_session("alice"), b = open_session("bob");
+  join(b, "r1");
+  for (const char* text : {R"({"type":"join_room","room_id":"r1"})", R"({"type":"publish","room_id":"r1","data":1})",
+                           R"({"type":"leave_room","room_id":"r1","ref":"l"})"})
+    a.link->tell_message(std::get<codec::client_message>(codec::decode(text)));
+  run();
+  EXPECT_EQ(a.link->count("error"), 0u) << a.link->dump();
+  EXPECT_EQ(a.link->count("room_left"), 1u);
+  EXPECT_EQ(b.link->count("room_message"), 1u);
+  EXPECT_EQ(str(b.link->last("user_left").at("user_id")), "alice");
+}
+
 TEST_F(Rooms, PublishReachesEveryMemberTheSenderIncluded) {
   auto a = open_session("alice"), b = open_session("bob"), c = open_session("carol");
   join(a, "r1");
