@@ -162,6 +162,12 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         // its next token): an asker whose connection drops first leaves it working.
         return e.session;
       },
+      [=](evict_atom a, const string_list& users) {
+        // One pass over the sessions, however many guests went: sweeps delete them in batches.
+        std::unordered_set<std::string> gone(users.begin(), users.end());
+        for (auto& kv : self->state.sessions)
+          if (gone.count(kv.second.user_id) > 0) self->send(kv.second.session, a);
+      },
       [=](sweep_atom a) {
         for (auto& kv : self->state.sessions) self->send(kv.second.session, a);
       },

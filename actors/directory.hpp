@@ -33,6 +33,8 @@ using directory_actor = caf::typed_actor<
     // queue, meanwhile told its 1-based position with queued_atom), false when the queue is full too (server.max_queue) or the server is stopping.
     // Sessions in their resume window hold a place.
     caf::replies_to<admit_atom>::with<bool>,
+    // user ids of guests just deleted: each of their sessions ends with reason `inactive`.
+    caf::reacts_to<evict_atom, string_list>,
     // Forwarded to every session: each ends itself if stale.
     caf::reacts_to<sweep_atom>,
     // -> number of live sessions

@@ -55,6 +55,9 @@ reader_actor::behavior_type reader_behavior(reader_self self, std::shared_ptr<da
         return read<audit_records>(self, [&](database& d) { return audit_records{d.read_audit(q)}; });
       },
       [=](stats_atom) { return read<cleanup_stats>(self, [&](database& d) { return d.stats(); }); },
+      [=](guest_gone_atom, const std::string& uid) {
+        return read<bool>(self, [&](database& d) { return d.guest_deleted(uid); });
+      },
   };
 }
 

@@ -26,6 +26,7 @@ using get_file_atom = caf::atom_constant<caf::atom("get_file")>;
 using due_atom = caf::atom_constant<caf::atom("due")>;
 using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using guest_gone_atom = caf::atom_constant<caf::atom("guest_gone")>;
 
 // Replies that carry several rows travel as one struct.
 struct file_lookup { bool found = false; file_record file; };
@@ -37,7 +38,9 @@ using reader_actor = caf::typed_actor<
     // at most n -> queued deletions due now, oldest due first
     caf::replies_to<due_atom, std::int64_t>::with<deletion_batch>,
     caf::replies_to<audit_atom, audit_query>::with<audit_records>,
-    caf::replies_to<stats_atom>::with<cleanup_stats>>;
+    caf::replies_to<stats_atom>::with<cleanup_stats>,
+    // user_id -> whether it is a guest that was deleted (its token is refused at the upgrade)
+    caf::replies_to<guest_gone_atom, std::string>::with<bool>>;
 
 // `db` is a connection opened with database::read_only after the writer opened and migrated the
 // file; the reader owns it (SQLite handles are not shared between threads here).

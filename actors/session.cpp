@@ -38,6 +38,7 @@ session_actor::behavior_type session_behavior(session_self self, session_deps de
       [=](sweep_atom) { on_sweep(self); },
       [=](attach_atom, attach_request& req) { return on_attach(self, req); },
       [=](switched_atom, const std::string& room_id, const std::string& by) { on_switched(self, room_id, by); },
+      [=](evict_atom) { end_session(self, "inactive", 4010, "guest deleted"); },
       [=](shutdown_atom) { return on_shutdown(self); },
   };
 }

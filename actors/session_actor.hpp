@@ -25,6 +25,7 @@ using queued_atom = caf::atom_constant<caf::atom("queued")>;
 using held_atom = caf::atom_constant<caf::atom("held")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using switched_atom = caf::atom_constant<caf::atom("switched")>;
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
 
 // A connection that authenticated with a session's resume token asks that session's actor to
 // take it over (docs/architecture.md, "Resume"). The link is on hold: `held` is everything it
@@ -55,6 +56,8 @@ using session_actor = caf::typed_actor<
     caf::replies_to<attach_atom, attach_request>::with<bool>,
     // From a room: room_id, session_id of this user's session that took this one's place there.
     caf::reacts_to<switched_atom, std::string, std::string>,
+    // From the directory: this session's guest was deleted (inactive): end now, reason `inactive`.
+    caf::reacts_to<evict_atom>,
     // Close with 1001 and persist for resume; -> true once persisted.
     // (Its timers are not messages: see actors/timer.hpp.)
     caf::replies_to<shutdown_atom>::with<bool>>;

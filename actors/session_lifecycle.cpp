@@ -79,6 +79,7 @@ void detach(session_self self) {
   }
   st.state = phase::detached;
   ++st.heartbeat_gen;  // stops the heartbeat chain
+  report_guest_activity(self, true);
   self->request(st.deps.storage, caf::infinite, detach_atom::value, st.session_id, st.detach_reason)
       .then([](bool) {}, [self](caf::error& e) {
         spdlog::error("session {}: recording the drop failed: {}", self->state.session_id, to_string(e));
@@ -106,8 +107,18 @@ void create(session_self self) {
   st.session_id = "s_" + random_hex(session_id_bytes);
   st.resume_token = random_hex(resume_token_bytes);
   st.files.files.clear();
-  self->request(st.deps.storage, caf::infinite, open_atom::value, st.session_id, st.user_id, st.resume_token)
-      .then([self](bool) { became_open(self, false); }, [self](caf::error& e) { open_failed(self, e); });
+  self->request(st.deps.storage, caf::infinite, open_atom::value, st.session_id, st.user_id, st.resume_token, st.guest,
+                st.user_name)
+      .then(
+          [self](bool admitted) {
+            if (admitted) return became_open(self, false);
+            // A deleted guest's token (§11: refused from then on; the upgrade refuses it with 401
+            // when it came there, this catches a token sent by message and a deletion meanwhile).
+            send_error(self, err::unauthorized, "this guest no longer exists", self->state.connect_ref);
+            self->state.session_id.clear();  // nothing was stored
+            end_session(self, "inactive", 4010, "guest deleted");
+          },
+          [self](caf::error& e) { open_failed(self, e); });
 }
 
 // Authenticated: resume the session named by the token if it is ours and alive, else start fresh.
@@ -116,6 +127,7 @@ void begin_open(session_self self, const jwt::claims& who, const std::string& re
   st.state = phase::opening;
   st.user_id = who.sub;
   st.user_name = who.name;
+  st.guest = who.guest;
   if (resume_token.empty())
     open_fresh(self);
   else
@@ -195,6 +207,20 @@ bool no_link(const session_state& st) {
 
 // ---- shared with the other parts ----
 
+// §11: a guest is deleted after users.guest_inactive_ms without application messages, connected or
+// not. Storage (users.last_active_ms) hears of them at most once per guest_activity_lag_ms, on the
+// first message after that long, so it is never further behind than that; the sweep waits that
+// much longer, so no active guest is deleted, for the price of one write per guest per lag.
+void report_guest_activity(session_self self, bool final) {
+  auto& st = self->state;
+  if (!st.guest || st.session_id.empty()) return;
+  if (!final) st.guest_active_ms = unix_ms();
+  if (st.guest_active_ms <= st.guest_reported_ms) return;
+  if (!final && st.guest_active_ms - st.guest_reported_ms < guest_activity_lag_ms(cfg(self))) return;
+  st.guest_reported_ms = st.guest_active_ms;
+  self->send(st.deps.storage, touch_atom::value, st.user_id, st.guest_active_ms);
+}
+
 void send_error(session_self self, err code, std::string_view message, const boost::json::value& ref) {
   self->state.out->send(codec::error_frame(code, message, ref));
 }
@@ -210,6 +236,7 @@ void end_session(session_self self, const std::string& reason, std::uint16_t clo
     self->quit();
     return;
   }
+  report_guest_activity(self, true);
   self->send(st.deps.directory, unregister_atom::value, st.session_id);
   // Quit only once the end is committed: a crash before that leaves the session to recovery.
   self->request(st.deps.storage, caf::infinite, end_atom::value, st.session_id, reason)
@@ -241,6 +268,8 @@ void became_open(session_self self, bool resumed) {
                                resumed ? st.files.files : std::vector<std::string>{}, st.connect_ref});
   st.connect_ref = nullptr;
   st.last_activity = st.last_app_activity = now(self);
+  st.guest_active_ms = unix_ms();  // opening or resuming counts as a guest's activity
+  report_guest_activity(self, true);
   st.missed_pings = 0;
   ++st.heartbeat_gen;
   schedule_heartbeat(self);
@@ -353,6 +382,7 @@ void on_client_message(session_self self, codec::client_message& m) {
       }
       return;
     case phase::open:
+      if (!is_ping) report_guest_activity(self, false);
       on_open_message(self, m);
       return;
     case phase::detached:
@@ -401,6 +431,7 @@ caf::result<bool> on_shutdown(session_self self) {
   // Persisted as waiting for a resume: after the restart the window starts again.
   let_go_of_link(st, 1001, "server going away");
   st.state = phase::ending;
+  report_guest_activity(self, true);
   auto rp = self->make_response_promise<bool>();
   self->request(st.deps.storage, caf::infinite, detach_atom::value, st.session_id, std::string("shutdown"))
       .then(
@@ -426,6 +457,7 @@ void start_session(session_self self, session_start start) {
     // Waiting for a resume since before a restart: the window counts from now.
     st.session_id = start.restored->session_id;
     st.user_id = start.restored->user_id;
+    st.guest = start.restored->guest;
     st.resume_token = start.restored->resume_token;
     st.files.files = start.restored->files;
     st.detach_reason = start.restored->pending_reason.empty() ? "closed" : start.restored->pending_reason;

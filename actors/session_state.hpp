@@ -59,6 +59,10 @@ struct session_state {
 
   std::string session_id, user_id, resume_token;
   std::string user_name;  // the token's `name`: the default display name in rooms
+  // A guest's last application message and the last one storage heard of (unix ms): see
+  // report_guest_activity.
+  bool guest = false;
+  std::int64_t guest_active_ms = 0, guest_reported_ms = 0;
   std::string detach_reason = "closed";  // session_closed reason if the resume window passes
   std::int64_t window_ms = -1;           // a restored session's own window; -1: resume_window_ms
 
@@ -134,6 +138,9 @@ void became_open(session_self self, bool resumed);
 // Opens a new session (asks the directory for a place first).
 void open_fresh(session_self self);
 void on_link_closed(session_self self, std::uint16_t code, bool by_server);
+// Tells storage of a guest's activity: throttled while the session is open (final = false, called
+// per application message), and whatever is untold when the session lets go of its link (final).
+void report_guest_activity(session_self self, bool final);
 void on_open_message(session_self self, codec::client_message& m);
 // True once end_session ran: replies that arrive later are ignored (the end wins).
 inline bool ended(session_self self) { return self->state.state == phase::ending; }

@@ -50,32 +50,39 @@ void flush(storage_self self) {
   for (auto& reply : waiting) reply(committed);
 }
 
-// Runs `op` inside the current batch (under a savepoint, so a failing op undoes only itself)
-// and promises its result for when the batch commits.
-template <class T, class Op>
-caf::typed_response_promise<T> batched(storage_self self, Op op) {
+// Runs `op` inside the current batch, under a savepoint so that a failing op undoes only itself.
+// Returns what went wrong, or an empty string.
+template <class Op>
+std::string in_batch(storage_self self, Op op) {
   auto& st = self->state;
-  auto rp = self->template make_response_promise<T>();
   if (!st.in_transaction) {
     st.db->begin();
     st.in_transaction = true;
     // Goes to the back of the mailbox: everything already queued joins this transaction.
     self->send(self, flush_atom::value);
   }
-  std::string failure;
-  T value{};
   try {
     st.db->savepoint();
-    value = op(*st.db, unix_ms());
+    op(*st.db, unix_ms());
     st.db->release();
+    return {};
   } catch (const std::exception& e) {
-    failure = e.what();
-    spdlog::error("storage: {}", failure);
+    spdlog::error("storage: {}", e.what());
     try {
       st.db->rollback_to();
     } catch (...) {
     }
+    return e.what();
   }
+}
+
+// Runs `op` in the current batch and promises its result for when the batch commits.
+template <class T, class Op>
+caf::typed_response_promise<T> batched(storage_self self, Op op) {
+  auto& st = self->state;
+  auto rp = self->template make_response_promise<T>();
+  T value{};
+  auto failure = in_batch(self, [&](database& d, std::int64_t now) { value = op(d, now); });
   st.waiting.push_back([rp, value = std::move(value), failure](bool committed) mutable {
     if (committed && failure.empty())
       rp.deliver(std::move(value));
@@ -96,11 +103,30 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
     self->quit(msg.reason);
   });
   return {
-      [=](open_atom, const std::string& sid, const std::string& uid, const std::string& token) {
+      [=](open_atom, const std::string& sid, const std::string& uid, const std::string& token, bool guest,
+          const std::string& name) {
         return batched<bool>(self, [&](database& d, std::int64_t now) {
+          if (!d.admit_user(uid, guest, name, now)) return false;
           d.open_session(sid, uid, token, now);
           return true;
         });
+      },
+      [=](guest_atom, const std::string& uid, const std::string& name) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) { return d.create_guest(uid, name, now); });
+      },
+      [=](touch_atom, const std::string& uid, std::int64_t active_ms) {
+        // No reply (a promise made for a plain send would answer it as a message): a touch lost to
+        // a crash only makes its guest look older by at most one report interval.
+        in_batch(self, [&](database& d, std::int64_t) { d.touch_user(uid, active_ms); });
+      },
+      [=](guest_sweep_atom, std::int64_t inactive_before_ms, std::int64_t limit) {
+        // Its own transaction, like the unclaimed sweep: a touch committed before it counts.
+        flush(self);
+        auto rp = batched<string_list>(self, [&](database& d, std::int64_t now) {
+          return d.delete_inactive_guests(inactive_before_ms, limit, now);
+        });
+        flush(self);
+        return rp;
       },
       [=](resume_atom, const std::string& sid, const std::string& token) {
         return batched<resumed_session>(self, [&](database& d, std::int64_t now) {

@@ -39,6 +39,9 @@ using note_atom = caf::atom_constant<caf::atom("note")>;
 using unclaimed_atom = caf::atom_constant<caf::atom("unclaimed")>;
 using place_atom = caf::atom_constant<caf::atom("place")>;
 using unplace_atom = caf::atom_constant<caf::atom("unplace")>;
+using guest_atom = caf::atom_constant<caf::atom("guest")>;
+using touch_atom = caf::atom_constant<caf::atom("touch")>;
+using guest_sweep_atom = caf::atom_constant<caf::atom("gsweep")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -51,8 +54,8 @@ enum class ext_file_outcome { created, exists, conflict };
 using string_list = std::vector<std::string>;
 
 using storage_actor = caf::typed_actor<
-    // session_id, user_id, resume_token
-    caf::replies_to<open_atom, std::string, std::string, std::string>::with<bool>,
+    // session_id, user_id, resume_token, guest, display name -> false: a deleted guest, refused
+    caf::replies_to<open_atom, std::string, std::string, std::string, bool, std::string>::with<bool>,
     // session_id, new resume_token -> files the session tracks, or found = false
     caf::replies_to<resume_atom, std::string, std::string>::with<resumed_session>,
     caf::replies_to<token_atom, std::string, std::string>::with<bool>,
@@ -82,6 +85,12 @@ using storage_actor = caf::typed_actor<
     // older than ms, at most n -> uploads no session ever tracked, now queued for deletion (one
     // transaction of its own; a reply of n means there may be more)
     caf::replies_to<unclaimed_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
+    // user_id, display_name -> a new guest (false: the id is taken)
+    caf::replies_to<guest_atom, std::string, std::string>::with<bool>,
+    // user_id, unix ms of its latest activity (a guest's sessions report it, throttled)
+    caf::reacts_to<touch_atom, std::string, std::int64_t>,
+    // inactive before unix ms, at most n -> the guests deleted (their own transaction)
+    caf::replies_to<guest_sweep_atom, std::int64_t, std::int64_t>::with<string_list>,
     // commits what is pending, then replies (used at shutdown and by tests)
     caf::replies_to<sync_atom>::with<bool>,
     // event, details: an audit record of the server itself (server_stopped), no session or file

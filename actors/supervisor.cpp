@@ -9,7 +9,11 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "proto/clock.hpp"
+
 #include <algorithm>
+#include <memory>
+#include <unordered_set>
 
 namespace tether {
 
@@ -64,25 +68,79 @@ void sweep_unclaimed(supervisor_self self) {
           });
 }
 
+// Guests inactive past users.guest_inactive_ms (plus the lag of their sessions' reports) are
+// deleted in batches like the unclaimed sweep; the sessions they still have end with `inactive`.
+constexpr std::int64_t guest_batch = 500;
+
+void schedule_guest_sweep(supervisor_self self, bool at_once = false) {
+  if (at_once) {
+    self->send(self, guest_tick_atom::value);
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds(self->state.options.cfg->users.sweep_interval_ms),
+                     guest_tick_atom::value);
+}
+
+template <class Then>
+void delete_inactive_guests(supervisor_self self, Then then) {
+  auto& cfg = *self->state.options.cfg;
+  auto cutoff = unix_ms() - cfg.users.guest_inactive_ms - guest_activity_lag_ms(cfg);
+  self->request(self->state.deps.storage, caf::infinite, guest_sweep_atom::value, cutoff, guest_batch)
+      .then(
+          [self, then](string_list& gone) mutable {
+            if (!gone.empty()) spdlog::info("users: {} inactive guest(s) deleted", gone.size());
+            then(std::move(gone));
+          },
+          [self, then](caf::error& e) mutable {
+            spdlog::error("users: the guest sweep failed: {}", to_string(e));
+            then(string_list{});
+          });
+}
+
+void sweep_guests(supervisor_self self) {
+  delete_inactive_guests(self, [self](string_list gone) {
+    if (self->state.shutting_down) return;
+    auto full = static_cast<std::int64_t>(gone.size()) >= guest_batch;
+    if (!gone.empty()) self->send(self->state.deps.directory, evict_atom::value, std::move(gone));
+    schedule_guest_sweep(self, full);
+  });
+}
+
+// Sessions restored from before the restart; those of guests the first sweep just deleted end at
+// once (told here rather than through the directory, which may not have them registered yet).
+void restore_sessions(supervisor_self self, std::vector<persisted_session>& sessions, const string_list& gone) {
+  std::unordered_set<std::string> deleted(gone.begin(), gone.end());
+  for (auto& p : sessions) {
+    bool evicted = deleted.count(p.user_id) > 0;
+    session_start start;
+    start.restored = std::move(p);
+    auto session = spawn_session(self->system(), self->state.deps, std::move(start));
+    if (evicted) self->send(session, evict_atom::value);
+  }
+  if (!gone.empty()) self->send(self->state.deps.directory, evict_atom::value, gone);
+}
+
 void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
   auto& st = self->state;
   self->request(st.deps.storage, caf::infinite, recover_atom::value, st.options.cfg->session.resume_window_ms,
                 st.options.cfg->session.restart_window_ms)
       .then(
           [self, rp](recovered_sessions& r) mutable {
-            auto& st = self->state;
-            // Sessions that were open or waiting at the stop wait again, for a fresh window.
-            for (auto& p : r.sessions) {
-              session_start start;
-              start.restored = std::move(p);
-              spawn_session(self->system(), st.deps, std::move(start));
-            }
-            spdlog::info("recovery: {} session(s) waiting for resume", r.sessions.size());
-            self->send(st.deps.cleaner, wake_atom::value);
-            schedule_sweep(self);
-            schedule_unclaimed_sweep(self, /*at_once=*/true);
-            if (st.options.hooks.on_ready) st.options.hooks.on_ready();
-            rp.deliver(true);
+            // The first guest sweep comes before the sessions are restored, so that a deleted
+            // guest's session is never resumable, not even for a moment.
+            auto restored = std::make_shared<recovered_sessions>(std::move(r));
+            delete_inactive_guests(self, [self, rp, restored](string_list gone) mutable {
+              auto& st = self->state;
+              // Sessions that were open or waiting at the stop wait again, for a fresh window.
+              restore_sessions(self, restored->sessions, gone);
+              spdlog::info("recovery: {} session(s) waiting for resume", restored->sessions.size());
+              self->send(st.deps.cleaner, wake_atom::value);
+              schedule_sweep(self);
+              schedule_unclaimed_sweep(self, /*at_once=*/true);
+              schedule_guest_sweep(self, static_cast<std::int64_t>(gone.size()) >= guest_batch);
+              if (st.options.hooks.on_ready) st.options.hooks.on_ready();
+              rp.deliver(true);
+            });
           },
           [self, rp](caf::error& e) mutable {
             auto why = "recovery failed: " + to_string(e);
@@ -146,6 +204,9 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
       },
       [=](unclaimed_tick_atom) {
         if (!self->state.shutting_down) sweep_unclaimed(self);
+      },
+      [=](guest_tick_atom) {
+        if (!self->state.shutting_down) sweep_guests(self);
       },
       [=](count_atom a) -> caf::result<std::int64_t> {
         auto rp = self->make_response_promise<std::int64_t>();

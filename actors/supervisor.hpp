@@ -1,7 +1,7 @@
 #pragma once
 // The supervisor spawns and monitors the storage actor, the reader, the cleaner and the directory, runs
-// crash recovery at start-up, drives the stale sweep and the unclaimed-upload sweep, and the
-// graceful shutdown. A core actor that dies is fatal: tetherd exits and, all state being in SQLite,
+// crash recovery at start-up, drives the stale sweep, the unclaimed-upload sweep and the guest
+// sweep, and the graceful shutdown. A core actor that dies is fatal: tetherd exits and, all state being in SQLite,
 // the next start recovers it.
 #include "actors/atoms.hpp"
 #include "actors/session.hpp"
@@ -21,6 +21,7 @@ class blob_store;
 using deps_atom = caf::atom_constant<caf::atom("deps")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using unclaimed_tick_atom = caf::atom_constant<caf::atom("uncl_tick")>;
+using guest_tick_atom = caf::atom_constant<caf::atom("guest_tick")>;
 
 using supervisor_actor = caf::typed_actor<
     // -> what the network layer needs to spawn sessions
@@ -31,6 +32,8 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<sweep_atom>,
     // The unclaimed-upload sweep timer (its own).
     caf::reacts_to<unclaimed_tick_atom>,
+    // The guest sweep timer (its own).
+    caf::reacts_to<guest_tick_atom>,
     // -> number of live sessions
     caf::replies_to<count_atom>::with<std::int64_t>,
     // Every session closed with 1001 and persisted for resume, storage committed.

@@ -94,15 +94,16 @@ const std::vector<option>& options() {
       integer(TETHER_OPTION(limits, messages_per_second), 1, many, "Sustained messages per second a session may send."),
       integer(TETHER_OPTION(limits, burst), 1, many, "Messages a session may send at once above the sustained rate."),
       integer(TETHER_OPTION(limits, max_outbound_bytes), 1, 16 * gib, "Bytes queued to a slow reader before it is disconnected (1008)."),
-      integer(TETHER_OPTION(limits, guests_per_ip_per_minute), 1, many, "Guests one IP may create per minute."),
+      integer(TETHER_OPTION(limits, guests_per_ip_per_minute), 1, many, "Guests one client address may create per minute (POST /api/guests; 429 past it)."),
 
       integer(TETHER_OPTION(rooms, max_participants), 1, many, "Distinct users in a room; the next gets room_full."),
       choice(TETHER_OPTION(rooms, duplicate_policy), {"switch", "allow"}, "A user's second session in a room: switch takes the place over, allow keeps both."),
       integer(TETHER_OPTION(rooms, max_restarts), 1, many, "Room actors that may crash (each restarted by its members) within rooms.restart_period_ms before the server shuts down cleanly (exit 75)."),
       integer(TETHER_OPTION(rooms, restart_period_ms), 1000, day_ms, "The period rooms.max_restarts counts over."),
 
-      integer(TETHER_OPTION(users, guest_inactive_ms), 1, 10 * year_ms, "A guest without application messages for this long is deleted."),
-      integer(TETHER_OPTION(users, sweep_interval_ms), 10, day_ms, "How often inactive guests are looked for."),
+      integer(TETHER_OPTION(users, guest_inactive_ms), 1, 10 * year_ms, "A guest without application messages for this long, connected or not, is deleted (with its room places); its sessions close with 4010 and its token is refused."),
+      integer(TETHER_OPTION(users, sweep_interval_ms), 10, day_ms, "How often inactive guests are looked for (first at start-up); a guest goes between guest_inactive_ms + min(sweep_interval_ms, guest_inactive_ms / 60) and one sweep_interval_ms later."),
+      integer(TETHER_OPTION(users, guest_token_ttl_ms), 60000, year_ms, "Lifetime of the token POST /api/guests hands out (the guest itself goes after users.guest_inactive_ms)."),
 
       integer(TETHER_OPTION(chat, max_content_bytes), 1, 64 * mib, "Largest content of a chat message."),
 

@@ -1,6 +1,7 @@
 #pragma once
 // Every option of tetherd, typed. Defaults, bounds and docs come from one table (settings.cpp),
 // in the manner of Redis's config.c; nothing else parses options.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,6 +71,7 @@ struct settings {
   struct {
     std::int64_t guest_inactive_ms = 1800000;
     std::int64_t sweep_interval_ms = 60000;
+    std::int64_t guest_token_ttl_ms = 86400000;
   } users;
   struct {
     std::int64_t max_content_bytes = 4000;
@@ -87,6 +89,12 @@ struct settings {
     std::string level = "info";          // trace | debug | info | warn | error | off
   } log;
 };
+
+// How far behind storage may be on a guest's activity (sessions report it at most this often);
+// the guest sweep allows for it, so that no guest is deleted early.
+inline std::int64_t guest_activity_lag_ms(const settings& s) {
+  return std::max<std::int64_t>(1, std::min(s.users.sweep_interval_ms, s.users.guest_inactive_ms / 60));
+}
 
 // A bad option at start-up: the message names the key, the value and what is allowed.
 struct config_error : std::runtime_error {

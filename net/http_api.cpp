@@ -2,6 +2,7 @@
 
 #include "net/api/admin.hpp"
 #include "net/api/files.hpp"
+#include "net/api/guests.hpp"
 #include "net/api/health.hpp"
 #include "net/api/pages.hpp"
 #include "net/api/whoami.hpp"
@@ -18,7 +19,9 @@ namespace {
 
 using http::verb;
 
-using route_handler = void (*)(const std::shared_ptr<server_context>&, const http_request&, const respond_fn&);
+// `client`: the client's address (the per-IP limits use it).
+using route_handler = void (*)(const std::shared_ptr<server_context>&, const http_request&, const respond_fn&,
+                               const std::string& client);
 
 struct route {
   std::string_view path;
@@ -45,6 +48,7 @@ const route routes[] = {
     {"/api/audit", false, get, nullptr, true, get_audit},
     {"/api/admin/cleanup", false, get, nullptr, true, get_cleanup},
     {"/api/whoami", false, get, nullptr, false, get_whoami},
+    {"/api/guests", false, {verb::post}, "use POST", false, create_guest},
     {"/api/files/register", false, {verb::post}, "use POST", true, register_external_file},
     {user_files_prefix, true, any, nullptr, false, user_file_route},
     {"/demo/", true, page, nullptr, false, get_demo_page},
@@ -52,7 +56,8 @@ const route routes[] = {
 
 }  // namespace
 
-void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, respond_fn respond) {
+void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, const std::string& client,
+                respond_fn respond) {
   auto path = path_of(req.target());
   for (const auto& r : routes) {
     if (!r.matches(path)) continue;
@@ -61,7 +66,7 @@ void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, 
       return answer_error(respond, req.version(), http::status::method_not_allowed, "invalid_field", r.wrong_method);
     }
     if (r.api_key && !require_api_key(*ctx, req, respond)) return;
-    return r.handle(ctx, req, respond);
+    return r.handle(ctx, req, respond, client);
   }
   answer_error(respond, req.version(), http::status::not_found, "not_found", "no such endpoint");
 }

@@ -11,6 +11,8 @@
 
 namespace tether {
 
-void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, respond_fn respond);
+// `client`: the address of the client (the TCP peer).
+void handle_api(const std::shared_ptr<server_context>& ctx, http_request&& req, const std::string& client,
+                respond_fn respond);
 
 }  // namespace tether

@@ -169,7 +169,7 @@ void http_session<Stream>::on_read_body(beast::error_code ec) {
   if (is_websocket_path(path_of(req.target())))
     return respond(http::message_generator(
         error_response(req.version(), http::status::upgrade_required, "invalid_field", "WebSocket endpoint: upgrade")));
-  handle_api(ctx_, std::move(req), [self = this->shared_from_this()](http::message_generator msg) {
+  handle_api(ctx_, std::move(req), remote_ip_, [self = this->shared_from_this()](http::message_generator msg) {
     self->respond(std::move(msg));
   });
 }
@@ -354,12 +354,18 @@ void http_session<Stream>::finish_upload() {
 // ---- WebSocket upgrade ----
 
 template <class Stream>
+void http_session<Stream>::refuse_upgrade(unsigned version, http::status s, const char* code,
+                                          const std::string& message) {
+  auto res = error_response(version, s, code, message);
+  res.keep_alive(false);
+  respond(http::message_generator(std::move(res)));
+}
+
+template <class Stream>
 void http_session<Stream>::upgrade(http_request req) {
   auto version = req.version();
   auto refuse = [&](http::status s, const char* code, const std::string& message) {
-    auto res = error_response(version, s, code, message);
-    res.keep_alive(false);
-    respond(http::message_generator(std::move(res)));
+    refuse_upgrade(version, s, code, message);
   };
   if (!is_websocket_path(path_of(req.target()))) return refuse(http::status::not_found, "not_found", "no such endpoint");
   if (!ctx_->ready || ctx_->stopping)
@@ -376,7 +382,29 @@ void http_session<Stream>::upgrade(http_request req) {
     start.user = jwt::claims{*uid, std::nullopt, "", false};
   }
   start.resume_token = query_param(req.target(), "resume").value_or("");
+  if (start.user && start.user->guest) {
+    // A deleted guest's token is refused from then on (§11): one read, on the reader's connection,
+    // answered on this connection's strand. If the read fails, the session's own check at open
+    // (on the writer) still refuses it.
+    auto self = this->shared_from_this();
+    auto held = std::make_shared<std::pair<http_request, session_start>>(std::move(req), std::move(start));
+    auto user_id = held->second.user->sub;
+    ask<bool>(ctx_->sys, stream_.get_executor(), ctx_->deps.reader, [self, held, version](caf::expected<bool> gone) {
+      if (gone && *gone)
+        return self->refuse_upgrade(version, http::status::unauthorized, "unauthorized", "this guest no longer exists");
+      self->accept_upgrade(std::move(held->first), std::move(held->second));
+    }, guest_gone_atom::value, user_id);
+    return;
+  }
+  accept_upgrade(std::move(req), std::move(start));
+}
 
+template <class Stream>
+void http_session<Stream>::accept_upgrade(http_request req, session_start start) {
+  auto version = req.version();
+  auto refuse = [&](http::status s, const char* code, const std::string& message) {
+    refuse_upgrade(version, s, code, message);
+  };
   auto res = std::make_shared<http_response>(websocket_handshake_response(req));
   if (res->result() != http::status::switching_protocols) {
     res->keep_alive(false);

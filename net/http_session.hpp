@@ -44,6 +44,9 @@ private:
   void finish_upload();
   void upload_failed(boost::beast::http::status status, const char* code, std::string message);
   void upgrade(http_request req);
+  // The upgrade once its token is known to be good: the handshake, then the WebSocket.
+  void accept_upgrade(http_request req, session_start start);
+  void refuse_upgrade(unsigned version, boost::beast::http::status s, const char* code, const std::string& message);
   void refuse_unread(http_response res);
   void respond(boost::beast::http::message_generator msg);
   void do_write(boost::beast::http::message_generator msg);

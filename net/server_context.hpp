@@ -5,6 +5,7 @@
 #include "actors/session.hpp"
 #include "actors/supervisor.hpp"
 #include "net/connection_registry.hpp"
+#include "net/guest_limiter.hpp"
 #include "storage/blob_store.hpp"
 #include "net/readiness_probe.hpp"
 
@@ -51,7 +52,10 @@ private:
 
 struct server_context {
   server_context(caf::actor_system& s, std::shared_ptr<const settings> c)
-      : sys(s), cfg(std::move(c)), limiter(cfg->limits.max_connections_per_ip) {}
+      : sys(s),
+        cfg(std::move(c)),
+        limiter(cfg->limits.max_connections_per_ip),
+        guest_limits(cfg->limits.guests_per_ip_per_minute) {}
   caf::actor_system& sys;
   std::shared_ptr<const settings> cfg;
   session_deps deps;
@@ -66,6 +70,7 @@ struct server_context {
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> websocket_connections{0};
   ip_limiter limiter;
+  guest_limiter guest_limits;  // POST /api/guests
   connection_registry connections;
 };
 

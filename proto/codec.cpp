@@ -162,9 +162,8 @@ public:
     const json::value* v = find(obj_, name, alias);
     if (!v) return std::nullopt;
     const json::string* s = v->if_string();
-    if (!s || s->empty() || s->size() > max_text_bytes) return fail(name, " must be a string of 1-128 bytes");
-    for (char c : *s)
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail(name, " must not contain control characters");
+    if (!s || !valid_display_name(as_view(*s)))
+      return fail(name, " must be a string of 1-128 bytes without control characters");
     return std::string(as_view(*s));
   }
 
@@ -308,6 +307,12 @@ bool counts_as_bad_frame(err code) {
 
 bool valid_id(std::string_view s) { return valid_chars(s, 1); }
 bool valid_user_id(std::string_view s) { return valid_chars(s, 2); }
+bool valid_display_name(std::string_view s) {
+  if (s.empty() || s.size() > max_text_bytes) return false;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  return true;
+}
 
 decode_error binary_frame_error() {
   return make_error(err::unsupported_frame, "binary frames are not supported; send JSON text frames");

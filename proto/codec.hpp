@@ -34,6 +34,7 @@ decode_error binary_frame_error();
 // Id rules of §11.
 bool valid_id(std::string_view s);       // room_id, post_id, draft_id, client_msg_id, file_id
 bool valid_user_id(std::string_view s);  // like valid_id, without ':'
+bool valid_display_name(std::string_view s);  // 1-128 bytes, no control characters
 
 // Serializes once and wraps in a WebSocket text frame (used by the encoders of
 // proto/server_messages.hpp; actors never build JSON).

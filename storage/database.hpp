@@ -3,7 +3,7 @@
 // single-threaded by design: the storage actor owns the one instance that writes, and groups calls
 // into transactions with begin()/commit(); the reader actor owns a read_only one. One class, its
 // member functions defined by domain: database.cpp (connection, statements, transactions),
-// sessions.cpp, files.cpp, deletion_queue.cpp, audit.cpp, migrations.cpp.
+// sessions.cpp, files.cpp, deletion_queue.cpp, audit.cpp, rooms.cpp, users.cpp, migrations.cpp.
 #include "storage/records.hpp"
 
 #include <cstdint>
@@ -87,6 +87,19 @@ public:
   // False when the session had no place there.
   bool unplace(const std::string& session_id, const std::string& room_id);
   std::vector<room_place> room_places(const std::string& session_id);
+
+  // Users (users.cpp). Called before a session opens (open_session records other users): a guest
+  // is recorded, its activity too. False for a guest that was deleted: its token is refused.
+  bool admit_user(const std::string& user_id, bool guest, const std::string& display_name, std::int64_t now_ms);
+  // False when the id is taken.
+  bool create_guest(const std::string& user_id, const std::string& display_name, std::int64_t now_ms);
+  // Moves a user's last activity forward (never back).
+  void touch_user(const std::string& user_id, std::int64_t active_ms);
+  // Deletes up to `limit` guests last active before `inactive_before_ms`, with their room places
+  // (cascade), leaving a tombstone and a guest_deleted audit record each. Returns their ids.
+  std::vector<std::string> delete_inactive_guests(std::int64_t inactive_before_ms, std::int64_t limit,
+                                                  std::int64_t now_ms);
+  bool guest_deleted(const std::string& user_id);
 
   // Crash recovery: sessions open at the crash become detached with reason "crash"; returns every
   // detached session, with its files and its window (`windows.for_reason`), to be counted from now.

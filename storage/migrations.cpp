@@ -91,6 +91,42 @@ const char* const migrations[] = {
       PRIMARY KEY (session_id, room_id)
     ) WITHOUT ROWID;
     )sql",
+    // v4: users. Guests (POST /api/guests) are deleted after users.guest_inactive_ms without
+    // activity, and what is theirs goes with them (ON DELETE CASCADE: room places now, chat
+    // messages later); other users get a row when a session first opens for them, so that every
+    // place can reference its user. A deleted guest leaves a tombstone, so that its token (which
+    // may live longer than the guest) is refused instead of making a new guest of the same id.
+    // room_places is rebuilt: SQLite cannot add a foreign key to an existing table.
+    R"sql(
+    CREATE TABLE users (
+      user_id        TEXT PRIMARY KEY,
+      guest          INTEGER NOT NULL DEFAULT 0,
+      display_name   TEXT NOT NULL DEFAULT '',
+      created_ms     INTEGER NOT NULL,
+      last_active_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX users_guest_activity ON users(last_active_ms) WHERE guest=1;
+    CREATE TABLE deleted_guests (
+      user_id    TEXT PRIMARY KEY,
+      deleted_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO users(user_id,created_ms,last_active_ms)
+      SELECT user_id,MIN(opened_ms),MAX(opened_ms) FROM sessions WHERE state<>'ended' GROUP BY user_id;
+    CREATE TABLE room_places_v4 (
+      session_id   TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
+      user_id      TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+      room_id      TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      joined_ms    INTEGER NOT NULL,
+      PRIMARY KEY (session_id, room_id)
+    ) WITHOUT ROWID;
+    INSERT INTO room_places_v4(session_id,user_id,room_id,display_name,joined_ms)
+      SELECT p.session_id,s.user_id,p.room_id,p.display_name,p.joined_ms
+        FROM room_places p JOIN sessions s ON s.session_id=p.session_id;
+    DROP TABLE room_places;
+    ALTER TABLE room_places_v4 RENAME TO room_places;
+    CREATE INDEX room_places_user ON room_places(user_id);
+    )sql",
 };
 
 }  // namespace

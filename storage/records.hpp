@@ -29,6 +29,7 @@ struct persisted_session {
   std::string user_id;
   std::string resume_token;
   std::string pending_reason;  // the session_closed reason if its window passes: crash | shutdown | closed
+  bool guest = false;
   std::vector<std::string> files;
   std::vector<room_place> rooms;
   // How long it waits for a resume, counted from the restart (set by recovery: the restart

@@ -9,8 +9,10 @@ namespace tether {
 void database::place(const std::string& session_id, const std::string& room_id, const std::string& display_name,
                      std::int64_t now_ms) {
   // A second join of the same room keeps the first place (and name), as the room does.
-  statement(*this, "INSERT OR IGNORE INTO room_places(session_id,room_id,display_name,joined_ms) VALUES(?,?,?,?)")
-      .bind(1, session_id).bind(2, room_id).bind(3, display_name).bind(4, now_ms)
+  // The user comes from the session: a place goes with its user too (a deleted guest's, by cascade).
+  statement(*this, "INSERT OR IGNORE INTO room_places(session_id,user_id,room_id,display_name,joined_ms) "
+                   "SELECT session_id,user_id,?,?,? FROM sessions WHERE session_id=?")
+      .bind(1, room_id).bind(2, display_name).bind(3, now_ms).bind(4, session_id)
       .run();
 }
 

@@ -12,6 +12,10 @@ namespace tether {
 
 void database::open_session(const std::string& session_id, const std::string& user_id,
                             const std::string& resume_token, std::int64_t now_ms) {
+  // Every user a session opens for has a row (its places reference it); a guest's was made by
+  // admit_user or create_guest already.
+  statement(*this, "INSERT OR IGNORE INTO users(user_id,created_ms,last_active_ms) VALUES(?,?,?2)")
+      .bind(1, user_id).bind(2, now_ms).run();
   statement(*this, "INSERT INTO sessions(session_id,user_id,resume_token,state,opened_ms) VALUES(?,?,?,'open',?)")
       .bind(1, session_id).bind(2, user_id).bind(3, resume_token).bind(4, now_ms)
       .run();
@@ -20,6 +24,8 @@ void database::open_session(const std::string& session_id, const std::string& us
 
 std::optional<std::vector<std::string>> database::resume_session(const std::string& session_id, const std::string& resume_token,
                                                   std::int64_t now_ms) {
+  // A deleted guest's session is not resumable, even if it has not ended yet.
+  if (auto user = session_user(session_id); !user.empty() && guest_deleted(user)) return std::nullopt;
   statement(*this, "UPDATE sessions SET state='open',resume_token=?,pending_reason='',detached_ms=NULL "
                  "WHERE session_id=? AND state<>'ended'")
       .bind(1, resume_token).bind(2, session_id)
@@ -151,9 +157,10 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
   statement(*this, "UPDATE sessions SET detached_ms=? WHERE state='detached'").bind(1, now_ms).run();
   std::vector<persisted_session> found;
   {
-    statement s(*this, "SELECT session_id,user_id,resume_token,pending_reason FROM sessions "
-                     "WHERE state='detached' ORDER BY opened_ms");
-    while (s.step()) found.push_back({s.text(0), s.text(1), s.text(2), s.text(3), {}});
+    statement s(*this, "SELECT s.session_id,s.user_id,s.resume_token,s.pending_reason,COALESCE(u.guest,0) "
+                     "FROM sessions s LEFT JOIN users u ON u.user_id=s.user_id "
+                     "WHERE s.state='detached' ORDER BY s.opened_ms");
+    while (s.step()) found.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0, {}, {}});
   }
   std::vector<persisted_session> out;
   for (auto& p : found) {

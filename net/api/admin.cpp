@@ -10,7 +10,7 @@ namespace json = boost::json;
 
 namespace tether {
 
-void get_cleanup(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_cleanup(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   ask<cleanup_stats>(ctx->sys, ctx->deps.reader, [respond, version](caf::expected<cleanup_stats> r) {
     if (!r) return internal_error(respond, version, r.error());

@@ -8,6 +8,6 @@
 
 namespace tether {
 
-void get_cleanup(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
+void get_cleanup(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
 
 }  // namespace tether

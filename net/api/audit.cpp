@@ -25,7 +25,7 @@ json::object audit_json(const audit_record& r) {
           {"user_id", r.user_id}, {"file_id", r.file_id}, {"reason", r.reason}, {"details", details}};
 }
 
-void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   audit_query q;
   q.session_id = query_param(req.target(), "session_id");
   q.file_id = query_param(req.target(), "file_id");

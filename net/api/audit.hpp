@@ -11,7 +11,7 @@
 
 namespace tether {
 
-void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
+void get_audit(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
 
 // An audit record as the API and `tetherd audit` print it.
 boost::json::object audit_json(const audit_record& r);

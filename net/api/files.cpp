@@ -48,7 +48,7 @@ void delete_file(const std::shared_ptr<server_context>& ctx, unsigned version, c
 }  // namespace
 
 void register_external_file(const std::shared_ptr<server_context>& ctx, const http_request& req,
-                            const respond_fn& respond) {
+                            const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   boost::system::error_code ec;
   auto body = json::parse(req.body(), ec);
@@ -79,7 +79,7 @@ void register_external_file(const std::shared_ptr<server_context>& ctx, const ht
                         ext_file_atom::value, file_id, user_id);
 }
 
-void user_file_route(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void user_file_route(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto file_id = path_of(req.target()).substr(user_files_prefix.size());
   if (!codec::valid_id(file_id))
     return answer_error(respond, req.version(), status::not_found, "not_found", "no such file");

@@ -12,9 +12,9 @@
 namespace tether {
 
 void register_external_file(const std::shared_ptr<server_context>& ctx, const http_request& req,
-                            const respond_fn& respond);
+                            const respond_fn& respond, const std::string& client);
 // /api/files/<id>: GET and HEAD serve the blob, DELETE queues its deletion.
 inline constexpr std::string_view user_files_prefix = "/api/files/";
-void user_file_route(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
+void user_file_route(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
 
 }  // namespace tether

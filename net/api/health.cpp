@@ -32,13 +32,13 @@ void append_live_counts(std::string& out) {
 
 }  // namespace
 
-void get_healthz(const std::shared_ptr<server_context>&, const http_request& req, const respond_fn& respond) {
+void get_healthz(const std::shared_ptr<server_context>&, const http_request& req, const respond_fn& respond, const std::string& client) {
   answer(respond, json_response(req.version(), status::ok, "{\"status\":\"ok\"}"));
 }
 
 // Ready: recovery is done and the blob and data directories take writes (checked off the I/O
 // threads by ctx.storage_probe; this reads its cached result).
-void get_readyz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_readyz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   if (!ctx->ready)
     return answer(respond, json_response(version, status::service_unavailable, "{\"status\":\"recovering\"}"));
@@ -53,7 +53,7 @@ void get_readyz(const std::shared_ptr<server_context>& ctx, const http_request& 
 }
 
 // The queue numbers come from the reader: a scrape never waits behind (or sees) an open batch.
-void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   auto sessions = std::make_shared<std::int64_t>(0);
   ask<std::int64_t>(ctx->sys, ctx->deps.directory, [ctx, respond, version, sessions](caf::expected<std::int64_t> n) {

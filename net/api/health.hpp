@@ -9,8 +9,8 @@
 
 namespace tether {
 
-void get_healthz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
-void get_readyz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
-void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
+void get_healthz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
+void get_readyz(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
+void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
 
 }  // namespace tether

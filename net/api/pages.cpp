@@ -29,13 +29,13 @@ const char* content_type_of(const std::string& path) {
 
 }  // namespace
 
-void get_home_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_home_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   answer(respond, html_response(req.version(), home_page_html(*ctx->cfg), req.method() == http::verb::head));
 }
 
 // Pages under web_dir/demo/: a directory answers with its index.html. Paths with ".." or
 // hidden segments are refused, so nothing outside web_dir is reachable.
-void get_demo_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_demo_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   auto path = path_of(req.target());
   if (ctx->cfg->server.web_dir.empty() || path.find("/.") != std::string::npos ||

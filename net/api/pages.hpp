@@ -7,7 +7,7 @@
 
 namespace tether {
 
-void get_home_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
-void get_demo_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond);
+void get_home_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
+void get_demo_page(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client);
 
 }  // namespace tether

@@ -13,7 +13,7 @@ namespace tether {
 
 using http::status;
 
-void get_whoami(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond) {
+void get_whoami(const std::shared_ptr<server_context>& ctx, const http_request& req, const respond_fn& respond, const std::string& client) {
   auto version = req.version();
   auto token = bearer_token(req);
   if (token.empty())

@@ -120,8 +120,9 @@ TEST_F(Unclaimed, MigrationFromV1KnowsWhichFilesWereEverTracked) {
   {
     // Back to the v1 schema, as the previous tetherd left it.
     raw_sqlite raw(db_path());
-    // Back to v1: undo v2 (files.claimed) and everything after it (v3: room_places).
-    raw.exec("DROP TABLE room_places; DROP INDEX files_unclaimed; ALTER TABLE files DROP COLUMN claimed; PRAGMA user_version=1");
+    // Back to v1: undo v2 (files.claimed) and everything after it (v3: room_places, v4: users).
+    raw.exec("DROP TABLE room_places; DROP TABLE users; DROP TABLE deleted_guests; DROP INDEX files_unclaimed; "
+             "ALTER TABLE files DROP COLUMN claimed; PRAGMA user_version=1");
   }
   open();
   EXPECT_EQ(db().schema_version(), database::latest_schema_version());
