@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <memory>
+#include <vector>
+
 using namespace tether::it;
 
 namespace {
@@ -170,6 +174,63 @@ TEST(Rooms, ASlowMemberOfAFloodedRoomIsCutOffAndTheOthersKeepReceiving) {
   auto code = slow.wait_close(10s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 1008);
+}
+
+// The server's resident memory in KiB (VmRSS), or -1.
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Issue 8, point 7: memory stays within baseline + limits.max_outbound_bytes x slow members. Ten
+// members never read while 24 MB go to each; unbounded queues would hold ~240 MB. The bound allows
+// 16 MiB for the allocator and the fast members' frames in flight.
+TEST(Rooms, SlowMembersCostNoMoreThanTheirOutboundLimit) {
+  constexpr int slow_members = 10;
+  constexpr long limit_kib = 1024;
+  server_process s({"limits.max_outbound_bytes=" + std::to_string(limit_kib * 1024), "limits.messages_per_second=5000",
+                    "limits.burst=5000", "session.resume_window_ms=0"});
+  ws_client pub(s.port()), fast(s.port());
+  ASSERT_TRUE(open_session(pub, s.token("pub")));
+  ASSERT_TRUE(open_session(fast, s.token("fast")));
+  join(pub, "flood");
+  join(fast, "flood");
+  std::vector<std::unique_ptr<ws_client>> slow;
+  for (int i = 0; i < slow_members; ++i) {
+    slow.push_back(std::make_unique<ws_client>(s.port()));
+    ASSERT_TRUE(open_session(*slow.back(), s.token("slow" + std::to_string(i))));
+    join(*slow.back(), "flood");
+  }
+  for (auto m = fast.next_json(200ms); m; m = fast.next_json(200ms)) {
+  }  // the joins' user_joined
+  long baseline = rss_kib(s.pid()), peak = baseline;
+  ASSERT_GT(baseline, 0);
+  std::string blob(8000, 'x');
+  int cut = 0, sent = 0, received = 0;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(pub.send_json({{"type", "publish"}, {"room_id", "flood"}, {"data", {{"i", i}, {"pad", blob}}}}));
+    ++sent;
+    while (received < sent || cut < slow_members) {
+      auto m = fast.next_json(received < sent ? 2s : ms(1));
+      if (!m) break;
+      auto type = str(*m, "type");
+      if (type == "room_message") ++received;
+      if (type == "user_left") ++cut;
+    }
+    ASSERT_EQ(received, sent) << "the fast member fell behind at " << i;
+    while (pub.next_json(ms(1))) {
+    }  // the publisher reads its own echoes, or it would be a slow member too
+    if (i % 100 == 0) peak = std::max(peak, rss_kib(s.pid()));
+  }
+  peak = std::max(peak, rss_kib(s.pid()));
+  EXPECT_EQ(cut, slow_members) << "every slow member is cut off";
+  EXPECT_LT(peak - baseline, slow_members * limit_kib + 16 * 1024)
+      << "baseline " << baseline << " KiB, peak " << peak << " KiB";
+  std::cerr << "[ measured ] RSS baseline " << baseline << " KiB, peak " << peak << " KiB (+" << (peak - baseline)
+            << " KiB) with " << slow_members << " slow members of " << limit_kib << " KiB each\n";
 }
 
 // §4: a resume after a restart gets the session's rooms back (room places are durable with it).

@@ -616,6 +616,10 @@ int ws_client::connect(const std::string& target, const headers& extra, ms timeo
       st->done = true;
       return;
     }
+    // Like a browser: no Nagle delay, or a client sending a message while its previous one is
+    // unacknowledged waits for the server's delayed ACK (40 ms a message).
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     ws_.async_handshake(st->res, host, target, [st](beast::error_code ec) {
       st->ec = ec;
       st->done = true;
