@@ -3,7 +3,8 @@
 // single-threaded by design: the storage actor owns the one instance that writes, and groups calls
 // into transactions with begin()/commit(); the reader actor owns a read_only one. One class, its
 // member functions defined by domain: database.cpp (connection, statements, transactions),
-// sessions.cpp, files.cpp, deletion_queue.cpp, audit.cpp, rooms.cpp, users.cpp, migrations.cpp.
+// sessions.cpp, files.cpp, deletion_queue.cpp, audit.cpp, rooms.cpp, users.cpp, chats.cpp, notifications.cpp,
+// migrations.cpp.
 #include "storage/records.hpp"
 
 #include <cstdint>
@@ -32,6 +33,9 @@ public:
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;
+
+  // A cached prepared statement: defined in storage/statement.hpp, for the storage/*.cpp files only.
+  class statement;
 
   static int latest_schema_version();
   int schema_version();
@@ -101,6 +105,31 @@ public:
                                                   std::int64_t now_ms);
   bool guest_deleted(const std::string& user_id);
 
+  // Chats (chats.cpp). A dm:{a}:{b} id (a < b) names its two members; nullopt for any other id.
+  static std::optional<std::pair<std::string, std::string>> dm_members(const std::string& chat_id);
+  // False when the chat exists (its members are left as they are).
+  bool create_chat(const std::string& chat_id, const std::vector<std::string>& members, std::int64_t now_ms);
+  bool is_chat_member(const std::string& chat_id, const std::string& user_id);
+  std::vector<std::string> chat_members(const std::string& chat_id);
+  // Stores a message with the chat's next id (a dm chat is made on its first). A client_msg_id the
+  // sender already used in this chat returns that message, marked duplicate, and stores nothing.
+  // Throws for a chat that does not exist.
+  append_result append_message(const std::string& chat_id, const std::string& sender_id,
+                               const std::string& client_msg_id, const std::string& content,
+                               const std::string& attachment, std::int64_t now_ms);
+  // The newest `limit` messages before `before_id` (0: the newest), in ascending order.
+  history_page history(const std::string& chat_id, std::int64_t before_id, std::int64_t limit);
+  // Replay: up to `limit` messages after `after_id`, ascending.
+  std::vector<chat_message> messages_after(const std::string& chat_id, std::int64_t after_id, std::int64_t limit);
+  read_receipt mark_read(const std::string& chat_id, std::int64_t message_id, const std::string& reader_id,
+                         std::int64_t now_ms);
+
+  // Notifications (notifications.cpp): stream is "notifications" or "connections".
+  stored_notification store_notification(const std::string& user_id, const std::string& stream,
+                                         const std::string& payload, std::int64_t now_ms);
+  std::vector<stored_notification> notifications_after(const std::string& user_id, const std::string& stream,
+                                                       std::int64_t after_id, std::int64_t limit);
+
   // Crash recovery: sessions open at the crash become detached with reason "crash"; returns every
   // detached session, with its files and its window (`windows.for_reason`), to be counted from now.
   // A session whose window is 0 is ended here instead (its files queued) and not returned.
@@ -123,7 +152,6 @@ public:
 
 private:
   void open_handle(const std::string& path, int flags);
-  class statement;
   void close();
   void exec(const char* sql);
   void migrate();

@@ -127,6 +127,54 @@ const char* const migrations[] = {
     ALTER TABLE room_places_v4 RENAME TO room_places;
     CREATE INDEX room_places_user ON room_places(user_id);
     )sql",
+    // v5: chats, their messages and read receipts, and the notifications kept for replay
+    // (PROTOCOL.md §7). A message's id comes from its chat's counter (chats.last_message_id), so
+    // ids increase per chat without a MAX() scan; dm:{a}:{b} chats get their row on first use.
+    // Messages and reads go with their user (a deleted guest's, by cascade).
+    R"sql(
+    CREATE TABLE chats (
+      chat_id         TEXT PRIMARY KEY,
+      created_ms      INTEGER NOT NULL,
+      last_message_id INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE chat_members (
+      chat_id TEXT NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE,
+      user_id TEXT NOT NULL,
+      PRIMARY KEY (chat_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX chat_members_user ON chat_members(user_id);
+    CREATE TABLE chat_messages (
+      chat_id       TEXT NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE,
+      message_id    INTEGER NOT NULL,
+      sender_id     TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+      content       TEXT NOT NULL,
+      attachment    TEXT NOT NULL DEFAULT '',
+      client_msg_id TEXT,
+      sent_ms       INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX chat_messages_sender ON chat_messages(sender_id);
+    CREATE UNIQUE INDEX chat_messages_client_id ON chat_messages(chat_id, sender_id, client_msg_id)
+      WHERE client_msg_id IS NOT NULL;
+    CREATE TABLE message_reads (
+      chat_id    TEXT NOT NULL,
+      message_id INTEGER NOT NULL,
+      user_id    TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+      read_ms    INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, message_id, user_id),
+      FOREIGN KEY (chat_id, message_id) REFERENCES chat_messages(chat_id, message_id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX message_reads_user ON message_reads(user_id);
+    CREATE TABLE notifications (
+      user_id    TEXT NOT NULL,
+      id         INTEGER NOT NULL,
+      stream     TEXT NOT NULL,  -- notifications | connections
+      payload    TEXT NOT NULL,
+      created_ms INTEGER NOT NULL,
+      PRIMARY KEY (user_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX notifications_age ON notifications(created_ms);
+    )sql",
 };
 
 }  // namespace

@@ -86,6 +86,46 @@ struct cleanup_stats {
   std::vector<failed_deletion> failed;
 };
 
+// A stored chat message (chat_messages), as new_message and history carry it.
+struct chat_message {
+  std::string chat_id;
+  std::int64_t message_id = 0;
+  std::string sender_id;
+  std::string content;
+  std::string attachment;     // JSON text; empty: none
+  std::string client_msg_id;  // empty: none
+  std::int64_t sent_ms = 0;
+};
+
+// duplicate: the sender had already sent this client_msg_id to this chat; `message` is that one.
+struct append_result {
+  chat_message message;
+  bool duplicate = false;
+};
+
+struct history_page {
+  std::vector<chat_message> messages;  // ascending message_id
+  bool has_more = false;               // older messages exist before the first one
+};
+
+// found = false: no such message in that chat. first: this call recorded the read (a repeat
+// returns the first read's time and first = false).
+struct read_receipt {
+  bool found = false;
+  bool first = false;
+  std::string sender_id;
+  std::int64_t read_ms = 0;
+};
+
+// A notification or connection event kept for a user (notifications), replayable by id.
+struct stored_notification {
+  std::int64_t id = 0;
+  std::string user_id;
+  std::string stream;   // notifications | connections
+  std::string payload;  // the JSON object sent, without its id
+  std::int64_t created_ms = 0;
+};
+
 // Retry policy of the deletion queue: cleanup.max_attempts, retry_base_ms and retry_max_ms (these
 // defaults only mirror the options').
 struct retry_policy {
