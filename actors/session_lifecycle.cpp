@@ -358,6 +358,7 @@ void on_open_message(session_self self, codec::client_message& m) {
 void on_client_message(session_self self, codec::client_message& m) {
   auto& st = self->state;
   if (no_link(st)) return;
+  if (auto unsupported = not_supported_yet(m)) return on_decode_error(self, *unsupported);
   st.missed_pings = 0;
   st.last_activity = now(self);
   bool is_ping = std::holds_alternative<codec::ping_msg>(m);

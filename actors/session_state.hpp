@@ -6,6 +6,8 @@
 //   session_lifecycle.cpp  authenticate, open, heartbeat, idle, drop, resume window, end
 //   session_resume.cpp     a resume: the new connection's actor hands its link to the session
 //   session_files.cpp      the abandoned-upload feature: register, file_uploaded/removed, submit
+//   session_rooms.cpp      rooms: join, leave, publish, the room list
+//   session_channels.cpp   channels: subscribe, chat, history (not built yet: see there)
 // Rooms and channels add a part of their own (state struct below, handlers, an on_end hook).
 #include "actors/outbox.hpp"
 #include "actors/room.hpp"
@@ -176,5 +178,18 @@ void on_message(session_self self, const codec::register_msg& m);
 void on_message(session_self self, const codec::file_uploaded_msg& m);
 void on_message(session_self self, const codec::file_removed_msg& m);
 void on_message(session_self self, const codec::post_submitted_msg& m);
+
+// ---- channels (session_channels.cpp) ----
+
+// Channel messages are decoded and validated by the codec but not served yet: the error they get
+// (unknown_type, "not supported by this server yet"), or nullopt for any other message.
+std::optional<codec::decode_error> not_supported_yet(const codec::client_message& m);
+// The channel part's handlers (not reached while not_supported_yet answers for them).
+void on_message(session_self self, const codec::subscribe_msg& m);
+void on_message(session_self self, const codec::unsubscribe_msg& m);
+void on_message(session_self self, const codec::chat_message_msg& m);
+void on_message(session_self self, const codec::message_read_msg& m);
+void on_message(session_self self, const codec::typing_msg& m);
+void on_message(session_self self, const codec::history_msg& m);
 
 }  // namespace tether

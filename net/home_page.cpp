@@ -15,7 +15,7 @@ std::string home_page_html(const settings& cfg) {
                             "photos, leave without posting, watch them being cleaned up (add "
                             "<code>?token=</code> a token from <code>tetherd token USER</code>)</li>"
                             "<li><a href=\"/demo/study-room/\">/demo/study-room/</a> &mdash; the study-room demo: rooms "
-                            "with live occupancy and participants (same <code>?token=</code>)</li>";
+                            "with live occupancy and participants, as a guest (<code>POST /api/guests</code>)</li>";
   return R"(<!doctype html>
 <html lang="en">
 <head>

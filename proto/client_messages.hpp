@@ -4,6 +4,7 @@
 // a handler never checks for fields that cannot be there. Rooms and channels add their types here.
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -68,9 +69,46 @@ struct watch_rooms_msg : message_base {};
 
 struct unwatch_rooms_msg : message_base {};
 
+// Channels (§7). A channel is "messages/{chat_id}", "feed", "online", "notifications" or
+// "connections" (the codec refuses anything else). chat_id is optional where the connection's
+// endpoint names the chat (/ws/messages/{chat_id}): empty then.
+struct subscribe_msg : message_base {
+  std::string channel;
+  std::optional<std::int64_t> since_id;  // >= 0; replay what came after it
+};
+
+struct unsubscribe_msg : message_base {
+  std::string channel;
+};
+
+struct chat_message_msg : message_base {  // `message`
+  std::string chat_id;
+  std::string content;                    // byte limit (chat.max_content_bytes) checked by the session
+  boost::json::value attachment;          // any JSON value; null when absent
+  std::optional<std::string> client_msg_id;
+};
+
+struct message_read_msg : message_base {
+  std::string chat_id;
+  std::int64_t message_id = 0;  // >= 1
+};
+
+struct typing_msg : message_base {
+  std::string chat_id;
+  bool is_typing = true;
+};
+
+struct history_msg : message_base {
+  std::string chat_id;
+  std::optional<std::int64_t> before_id;  // >= 1
+  std::int64_t limit = 50;                // 1..200 (more is clamped to 200)
+};
+
 using client_message = std::variant<connect_msg, register_msg, file_uploaded_msg, file_removed_msg,
                                     post_submitted_msg, ping_msg, before_disconnect_msg, join_room_msg,
-                                    leave_room_msg, publish_msg, watch_rooms_msg, unwatch_rooms_msg>;
+                                    leave_room_msg, publish_msg, watch_rooms_msg, unwatch_rooms_msg,
+                                    subscribe_msg, unsubscribe_msg, chat_message_msg, message_read_msg,
+                                    typing_msg, history_msg>;
 
 // The wire name of a message's type ("register" for register_msg).
 const char* type_name(const client_message& m);

@@ -7,7 +7,9 @@
 
 #include "proto/ws_frame.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <unordered_set>
@@ -31,6 +33,12 @@ constexpr std::size_t max_quoted_type_bytes = 64;
 constexpr std::size_t arena_bytes = 4096;
 
 constexpr char id_rule[] = "1-128 characters of [A-Za-z0-9_.:@-]";
+constexpr std::size_t max_chat_id_bytes = 300;
+constexpr char chat_id_rule[] = "1-300 characters of [A-Za-z0-9_.:@-]";
+constexpr char channel_rule[] = "messages/{chat_id}, feed, online, notifications or connections";
+// history: 50 unless asked, never more than 200 (§7, §11).
+constexpr std::int64_t default_history = 50;
+constexpr std::int64_t max_history = 200;
 constexpr char user_id_rule[] = "1-128 characters of [A-Za-z0-9_.@-]";
 
 // Character classes: bit 1 = allowed in an id, bit 2 = allowed in a user id.
@@ -167,6 +175,79 @@ public:
     return std::string(as_view(*s));
   }
 
+  // chat_id of §11: up to 300 bytes of the id characters. Optional: the endpoint may name the chat.
+  std::string chat_id() {
+    if (failed()) return {};
+    const json::value* v = find(obj_, "chat_id", "chatId");
+    if (!v) return {};
+    const json::string* s = v->if_string();
+    if (!s || !valid_chat_id(as_view(*s))) {
+      fail("chat_id", " must be ", chat_id_rule);
+      return {};
+    }
+    return std::string(as_view(*s));
+  }
+
+  // A channel name: messages/{chat_id}, feed, online, notifications or connections.
+  std::string channel() {
+    if (failed()) return {};
+    const json::value* v = find(obj_, "channel");
+    const json::string* s = v ? v->if_string() : nullptr;
+    if (!s || !valid_channel(as_view(*s))) {
+      fail("channel", v ? " must be " : " is required: ", channel_rule);
+      return {};
+    }
+    return std::string(as_view(*s));
+  }
+
+  // An integer in [min, max]; nullopt when absent.
+  std::optional<std::int64_t> integer(const char* name, json::string_view alias, std::int64_t min, std::int64_t max,
+                                      bool required = false) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name, alias);
+    if (!v) {
+      if (required) fail(name, " is required");
+      return std::nullopt;
+    }
+    std::int64_t n = 0;
+    if (v->is_int64())
+      n = v->get_int64();
+    else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+      n = static_cast<std::int64_t>(v->get_uint64());
+    else
+      return fail(name, " must be an integer");
+    if (n < min || n > max) return fail(name, " is out of range");
+    return n;
+  }
+
+  std::optional<bool> boolean(const char* name, json::string_view alias) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name, alias);
+    if (!v) return std::nullopt;
+    if (!v->is_bool()) return fail(name, " must be true or false");
+    return v->get_bool();
+  }
+
+  // A string of any content (checked further by its handler); nullopt when absent.
+  std::optional<std::string> string(const char* name, bool required) {
+    if (failed()) return std::nullopt;
+    const json::value* v = find(obj_, name);
+    if (!v) {
+      if (required) fail(name, " is required");
+      return std::nullopt;
+    }
+    const json::string* s = v->if_string();
+    if (!s) return fail(name, " must be a string");
+    return std::string(as_view(*s));
+  }
+
+  // Any JSON value, copied out of the arena; null when absent.
+  json::value optional_any(const char* name) {
+    if (failed()) return nullptr;
+    const json::value* v = find(obj_, name);
+    return v ? json::value(*v, json::storage_ptr()) : json::value(nullptr);
+  }
+
   // Any JSON value but null, copied out of the arena.
   json::value any(const char* name) {
     if (failed()) return nullptr;
@@ -247,6 +328,46 @@ client_message read_publish(field_reader& r) {
   return m;
 }
 
+client_message read_subscribe(field_reader& r) {
+  subscribe_msg m;
+  m.channel = r.channel();
+  m.since_id = r.integer("since_id", "sinceId", 0, INT64_MAX);
+  return m;
+}
+client_message read_unsubscribe(field_reader& r) {
+  unsubscribe_msg m;
+  m.channel = r.channel();
+  return m;
+}
+client_message read_chat_message(field_reader& r) {
+  chat_message_msg m;
+  m.chat_id = r.chat_id();
+  m.content = r.string("content", /*required=*/true).value_or("");
+  m.attachment = r.optional_any("attachment");
+  m.client_msg_id = r.id("client_msg_id", "clientMsgId", /*user=*/false, /*required=*/false);
+  return m;
+}
+client_message read_message_read(field_reader& r) {
+  message_read_msg m;
+  m.chat_id = r.chat_id();
+  m.message_id = r.integer("message_id", "messageId", 1, INT64_MAX, /*required=*/true).value_or(0);
+  return m;
+}
+client_message read_typing(field_reader& r) {
+  typing_msg m;
+  m.chat_id = r.chat_id();
+  m.is_typing = r.boolean("is_typing", "isTyping").value_or(true);
+  return m;
+}
+client_message read_history(field_reader& r) {
+  history_msg m;
+  m.chat_id = r.chat_id();
+  m.before_id = r.integer("before_id", "beforeId", 1, INT64_MAX);
+  // §11: a limit over 200 is clamped, not refused; below 1 makes no sense.
+  m.limit = std::min<std::int64_t>(r.integer("limit", {}, 1, INT64_MAX).value_or(default_history), max_history);
+  return m;
+}
+
 struct type_entry {
   std::string_view name;
   client_message (*read)(field_reader&);
@@ -264,10 +385,14 @@ constexpr type_entry implemented_types[] = {
     {"publish", read_publish},
     {"watch_rooms", read_no_fields<watch_rooms_msg>},
     {"unwatch_rooms", read_no_fields<unwatch_rooms_msg>},
+    {"subscribe", read_subscribe},
+    {"unsubscribe", read_unsubscribe},
+    {"message", read_chat_message},
+    {"message_read", read_message_read},
+    {"typing", read_typing},
+    {"history", read_history},
 };
-constexpr std::string_view planned_types[] = {
-    "subscribe", "unsubscribe", "message", "message_read", "typing", "history",
-};
+
 
 struct type_name_of {
   const char* operator()(const connect_msg&) const { return "connect"; }
@@ -282,6 +407,12 @@ struct type_name_of {
   const char* operator()(const publish_msg&) const { return "publish"; }
   const char* operator()(const watch_rooms_msg&) const { return "watch_rooms"; }
   const char* operator()(const unwatch_rooms_msg&) const { return "unwatch_rooms"; }
+  const char* operator()(const subscribe_msg&) const { return "subscribe"; }
+  const char* operator()(const unsubscribe_msg&) const { return "unsubscribe"; }
+  const char* operator()(const chat_message_msg&) const { return "message"; }
+  const char* operator()(const message_read_msg&) const { return "message_read"; }
+  const char* operator()(const typing_msg&) const { return "typing"; }
+  const char* operator()(const history_msg&) const { return "history"; }
 };
 
 decode_error make_error(err code, std::string message, const json::value* ref = nullptr,
@@ -307,6 +438,17 @@ bool counts_as_bad_frame(err code) {
 
 bool valid_id(std::string_view s) { return valid_chars(s, 1); }
 bool valid_user_id(std::string_view s) { return valid_chars(s, 2); }
+bool valid_chat_id(std::string_view s) {
+  if (s.empty() || s.size() > max_chat_id_bytes) return false;
+  for (char c : s)
+    if (!(id_table[static_cast<unsigned char>(c)] & 1)) return false;
+  return true;
+}
+bool valid_channel(std::string_view s) {
+  constexpr std::string_view chat_prefix = "messages/";
+  if (s.substr(0, chat_prefix.size()) == chat_prefix) return valid_chat_id(s.substr(chat_prefix.size()));
+  return s == "feed" || s == "online" || s == "notifications" || s == "connections";
+}
 bool valid_display_name(std::string_view s) {
   if (s.empty() || s.size() > max_text_bytes) return false;
   for (char c : s)
@@ -349,10 +491,6 @@ decoded decode(std::string_view text) {
   for (const type_entry& t : implemented_types)
     if (t.name == type) { entry = &t; break; }
   if (!entry) {
-    for (std::string_view p : planned_types)
-      if (p == type)
-        return make_error(err::unknown_type, std::string(type) + " is not supported by this server yet",
-                          echo);
     std::string msg = "unknown message type \"";
     msg += utf8_prefix(type, max_quoted_type_bytes);
     if (type.size() > max_quoted_type_bytes) msg += "...";

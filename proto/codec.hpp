@@ -35,6 +35,8 @@ decode_error binary_frame_error();
 bool valid_id(std::string_view s);       // room_id, post_id, draft_id, client_msg_id, file_id
 bool valid_user_id(std::string_view s);  // like valid_id, without ':'
 bool valid_display_name(std::string_view s);  // 1-128 bytes, no control characters
+bool valid_chat_id(std::string_view s);       // 1-300 bytes of the id characters
+bool valid_channel(std::string_view s);       // messages/{chat_id}, feed, online, notifications, connections
 
 // Serializes once and wraps in a WebSocket text frame (used by the encoders of
 // proto/server_messages.hpp; actors never build JSON).

@@ -1,6 +1,7 @@
 #pragma once
-// GET /api/whoami: checks a user token and nothing else. A browser cannot read the HTTP status of a
-// refused WebSocket upgrade, so a client whose connection failed before `open` asks here why.
+// GET /api/whoami: checks a user token (and that a guest still exists) and nothing else. A browser
+// cannot read the HTTP status of a refused WebSocket upgrade, so a client whose connection failed
+// before `open` asks here why.
 #include "net/api/responses.hpp"
 #include "net/server_context.hpp"
 

@@ -134,6 +134,10 @@ TEST(Guests, AnInactiveGuestIsDeletedAndAnActiveOneStays) {
   }
   EXPECT_TRUE(cb.is_open());
 
+  auto who = http_call(s.port(), http::verb::get, "/api/whoami", idle.token);
+  EXPECT_EQ(who.status, 401) << who.body;  // a browser, which can't read the upgrade's 401, asks here
+  EXPECT_NE(who.body.find("no longer exists"), std::string::npos) << who.body;
+  EXPECT_EQ(http_call(s.port(), http::verb::get, "/api/whoami", busy.token).status, 200);
   ws_client again(s.port());
   EXPECT_EQ(again.connect("/ws?token=" + idle.token), 401);
   EXPECT_NE(again.body().find("no longer exists"), std::string::npos) << again.body();

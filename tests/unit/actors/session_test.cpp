@@ -185,6 +185,20 @@ TEST_F(BadFrames, TheTwentiethGetsItsErrorThenClose1008) {
   EXPECT_TRUE(deleted("f1"));
 }
 
+// Channel messages are decoded but not served yet: answered unknown_type as before, and counted.
+TEST_F(BadFrames, ChannelMessagesAreNotSupportedYetAndCount) {
+  auto a = open_session();
+  send_json(a, R"({"type":"subscribe","channel":"feed","ref":"s1"})");
+  auto e = a.link->last("error");
+  EXPECT_EQ(str(e.at("code")), "unknown_type");
+  EXPECT_EQ(str(e.at("message")), "subscribe is not supported by this server yet");
+  EXPECT_EQ(str(e.at("ref")), "s1");
+  for (int i = 0; i < 18; ++i) send_json(a, R"({"type":"history","chat_id":"c"})");
+  EXPECT_FALSE(a.link->closed);
+  send_json(a, R"({"type":"message","chat_id":"c","content":"hi"})");
+  EXPECT_TRUE(closed_with(a, 1008));
+}
+
 TEST_F(BadFrames, AValidMessageResetsTheCount) {
   auto a = open_session();
   for (int i = 0; i < 19; ++i) send_bad_frame(a, i % 2 ? codec::err::unknown_type : codec::err::invalid_field);

@@ -115,9 +115,11 @@ TEST(Codec, MessageTypesHaveWireSpelling) {
       all_type_names(std::make_index_sequence<std::variant_size_v<client_message>>{});
   EXPECT_EQ(names, (std::vector<std::string>{"connect", "register", "file_uploaded", "file_removed",
                                              "post_submitted", "ping", "before_disconnect", "join_room",
-                                             "leave_room", "publish", "watch_rooms", "unwatch_rooms"}));
+                                             "leave_room", "publish", "watch_rooms", "unwatch_rooms", "subscribe",
+                                             "unsubscribe", "message", "message_read", "typing", "history"}));
   for (std::size_t i = 0; i < names.size(); ++i) {
-    client_message m = ok(R"({"type":")" + names[i] + R"(","file_id":"f","room_id":"r","data":1})");
+    client_message m = ok(R"({"type":")" + names[i] +
+                          R"(","file_id":"f","room_id":"r","data":1,"channel":"feed","content":"c","message_id":1})");
     EXPECT_EQ(m.index(), i) << names[i];
   }
 }
@@ -225,13 +227,72 @@ TEST(Codec, UnknownTypeMessageIsBoundedAndValidUtf8) {
   EXPECT_FALSE(ec) << ec.message();
 }
 
-TEST(Codec, PlannedTypesAreNotSupportedYet) {
-  for (const char* t : {"subscribe", "unsubscribe", "message", "message_read", "typing", "history"}) {
-    decode_error e = bad("{\"type\":\"" + std::string(t) + "\",\"ref\":7}");
-    EXPECT_EQ(e.code, err::unknown_type) << t;
-    EXPECT_EQ(e.message, std::string(t) + " is not supported by this server yet");
-    EXPECT_EQ(e.ref, json::value(7));
+// ---- channels (§7, §11) ----------------------------------------------------------------------
+
+TEST(Codec, Subscribe) {
+  auto m = as<subscribe_msg>(R"({"type":"subscribe","channel":"messages/dm:alice:bob","since_id":12,"ref":3})");
+  EXPECT_EQ(m.channel, "messages/dm:alice:bob");
+  EXPECT_EQ(m.since_id, 12);
+  EXPECT_EQ(m.ref, json::value(3));
+  for (const char* c : {"feed", "online", "notifications", "connections"})
+    EXPECT_EQ(as<subscribe_msg>(std::string(R"({"type":"subscribe","channel":")") + c + "\"}").channel, c);
+  EXPECT_FALSE(as<subscribe_msg>(R"({"type":"subscribe","channel":"feed"})").since_id);
+  EXPECT_EQ(as<unsubscribe_msg>(R"({"type":"unsubscribe","channel":"online"})").channel, "online");
+}
+
+TEST(Codec, SubscribeRefusesUnknownChannelsAndBadIds) {
+  for (const char* body : {R"({"type":"subscribe"})", R"({"type":"subscribe","channel":"news"})",
+                           R"({"type":"subscribe","channel":"messages/"})",
+                           R"({"type":"subscribe","channel":"messages/a b"})", R"({"type":"subscribe","channel":7})",
+                           R"({"type":"unsubscribe","channel":"Feed"})"}) {
+    auto e = bad(body);
+    EXPECT_EQ(e.code, err::invalid_field) << body;
+    EXPECT_EQ(e.field, "channel") << body;
   }
+  EXPECT_EQ(bad(R"({"type":"subscribe","channel":"feed","since_id":-1})").field, "since_id");
+  EXPECT_EQ(bad(R"({"type":"subscribe","channel":"feed","since_id":"3"})").field, "since_id");
+  EXPECT_EQ(bad(R"({"type":"subscribe","channel":"feed","since_id":1.5})").field, "since_id");
+  std::string long_chat(301, 'c');
+  EXPECT_EQ(bad(R"({"type":"subscribe","channel":"messages/)" + long_chat + "\"}").field, "channel");
+  EXPECT_EQ(as<subscribe_msg>(R"({"type":"subscribe","channel":"messages/)" + long_chat.substr(1) + "\"}").channel,
+            "messages/" + long_chat.substr(1));  // 300 bytes pass
+}
+
+TEST(Codec, ChatMessage) {
+  auto m = as<chat_message_msg>(
+      R"({"type":"message","chat_id":"team-1","content":"héllo","attachment":{"url":"/f/1"},"client_msg_id":"c-1"})");
+  EXPECT_EQ(m.chat_id, "team-1");
+  EXPECT_EQ(m.content, "héllo");
+  EXPECT_EQ(json::serialize(m.attachment), R"({"url":"/f/1"})");
+  EXPECT_EQ(m.client_msg_id, "c-1");
+  auto bare = as<chat_message_msg>(R"({"type":"message","content":""})");  // the endpoint names the chat
+  EXPECT_EQ(bare.chat_id, "");
+  EXPECT_TRUE(bare.attachment.is_null());
+  EXPECT_FALSE(bare.client_msg_id);
+  EXPECT_EQ(bad(R"({"type":"message","chat_id":"c"})").field, "content");
+  EXPECT_EQ(bad(R"({"type":"message","chat_id":"c","content":5})").field, "content");
+  EXPECT_EQ(bad(R"({"type":"message","chat_id":"c d","content":"x"})").field, "chat_id");
+  EXPECT_EQ(bad(R"({"type":"message","content":"x","client_msg_id":"a b"})").field, "client_msg_id");
+}
+
+TEST(Codec, ReadsTypingAndHistory) {
+  auto r = as<message_read_msg>(R"({"type":"message_read","chat_id":"c","message_id":9})");
+  EXPECT_EQ(r.message_id, 9);
+  EXPECT_EQ(bad(R"({"type":"message_read","chat_id":"c"})").field, "message_id");
+  EXPECT_EQ(bad(R"({"type":"message_read","chat_id":"c","message_id":0})").field, "message_id");
+
+  EXPECT_TRUE(as<typing_msg>(R"({"type":"typing","chat_id":"c"})").is_typing);
+  EXPECT_FALSE(as<typing_msg>(R"({"type":"typing","chat_id":"c","is_typing":false})").is_typing);
+  EXPECT_EQ(bad(R"({"type":"typing","is_typing":"no"})").field, "is_typing");
+
+  auto h = as<history_msg>(R"({"type":"history","chat_id":"c"})");
+  EXPECT_EQ(h.limit, 50);
+  EXPECT_FALSE(h.before_id);
+  h = as<history_msg>(R"({"type":"history","chat_id":"c","before_id":40,"limit":500})");
+  EXPECT_EQ(h.limit, 200);  // clamped (§11), not refused
+  EXPECT_EQ(h.before_id, 40);
+  EXPECT_EQ(bad(R"({"type":"history","limit":0})").field, "limit");
+  EXPECT_EQ(bad(R"({"type":"history","before_id":0})").field, "before_id");
 }
 
 // ---- rooms --------------------------------------------------------------------------------
