@@ -169,6 +169,7 @@ function guestGone({ code, reason }) {
   const roomId = current ?? joining; // the room to go back to: the one it was in, or on its way into
   current = null;
   renderRoom();
+  renderRooms();
   const why = isGuestGone({ code, reason })
     ? 'Your guest account was removed after a while without activity.'
     : `Your guest pass is no longer valid (${reason}).`;
