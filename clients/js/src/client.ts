@@ -2,6 +2,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Draft, type DraftHost } from './draft.js';
 import { Emitter } from './emitter.js';
 import { TetherError } from './errors.js';
+import { isGuestDeletedClose } from './guests.js';
 import { attachPageLifecycle, type PageLifecycleOptions } from './lifecycle.js';
 import { Rooms, type RoomsHost } from './rooms.js';
 import type {
@@ -653,7 +654,13 @@ export class TetherClient extends Emitter<ClientEventMap> {
         reason = refusal!.message;
         finalReason = reason;
       }
-    } else if (FINAL_CLOSE_CODES.has(code)) finalReason = reason || `closed by server (${code})`;
+    } else if (FINAL_CLOSE_CODES.has(code)) {
+      finalReason = reason || `closed by server (${code})`;
+    } else if (isGuestDeletedClose(code, reason)) {
+      // The guest is gone for good and its token with it: a reconnect could only be refused, and a
+      // browser cannot even see that refusal (see the README, "Guests"). Stop here, clearly.
+      finalReason = reason;
+    }
     if (finalReason === undefined && this.failedAttempts >= this.maxAttempts) finalReason = 'max attempts reached';
 
     if (refusal) {

@@ -22,6 +22,17 @@ export {
   type RoomEventMap,
 } from './rooms.js';
 export { TetherError } from './errors.js';
+export {
+  createGuest,
+  GuestError,
+  isGuestGone,
+  isGuestDeletedClose,
+  parseRetryAfter,
+  GUEST_DELETED_CLOSE_CODE,
+  GUEST_DELETED_REASON,
+  GUEST_GONE_MESSAGE,
+  type Guest,
+} from './guests.js';
 export { Emitter, type Listener } from './emitter.js';
 export { attachPageLifecycle, type PageLifecycleOptions } from './lifecycle.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
