@@ -1,0 +1,19 @@
+#pragma once
+// Reads the few fields the generator needs straight from a server message's text. A full JSON
+// parse per delivery would cost the generator more than the server spends writing the message,
+// and the generator must stay the faster side. Works on compact JSON whose keys we know; a
+// message it cannot read is counted as unparsed, never guessed.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace loadgen {
+
+// The value of the first "type" key, or empty.
+std::string_view message_type(std::string_view text);
+// The integer value of the first key `"name":`, searched from `from` on.
+std::optional<std::int64_t> integer_field(std::string_view text, std::string_view name, std::size_t from = 0);
+// The string value of the first key `"name":`.
+std::optional<std::string_view> string_field(std::string_view text, std::string_view name);
+
+}  // namespace loadgen
