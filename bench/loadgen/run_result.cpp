@@ -86,6 +86,10 @@ void print_text(const json::object& o, const std::string& indent) {
     if (kv.value().is_object()) {
       std::cout << indent << kv.key() << ":\n";
       print_text(kv.value().as_object(), indent + "  ");
+    } else if (kv.value().is_double()) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.3f", kv.value().as_double());
+      std::cout << indent << kv.key() << ": " << buf << "\n";
     } else {
       std::cout << indent << kv.key() << ": " << json::serialize(kv.value()) << "\n";
     }

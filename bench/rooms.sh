@@ -1,0 +1,105 @@
+#!/bin/bash
+# Rooms: joins and fan-out (docs/benchmarks.md). One server at a time, pinned to core 0
+# (taskset -c 0), the generator pinned to core 1; a fresh server and data dir for every run.
+#   1. N clients join one room at once (and every member sees every user_joined);
+#   2. fan-out in one room of N: P publishers at several rates, then closed loop (saturation);
+#   3. the same against bench/loadgen's trivial server: the generator's ceiling.
+# Writes the JSON of every run to OUT.jsonl and a markdown table to OUT.md.
+# usage: bench/rooms.sh [--build build] [--out /tmp/rooms] [--size 1000] [--publishers 10]
+#                       [--rates "10 50 100 200 500"] [--duration 10] [--repeat 3] [--only tetherd|trivial]
+set -euo pipefail
+
+build=build out=/tmp/rooms size=1000 publishers=10 rates="10 50 100 200 500" duration=10 repeat=3 only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --publishers) publishers=$2; shift 2 ;;
+    --rates) rates=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+loadgen=$build/tether-loadgen
+[ -x "$loadgen" ] && [ -x "$build/tetherd" ] && [ -x "$build/trivial-ws-server" ] \
+  || { echo "build tetherd tether-loadgen trivial-ws-server in $build first" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)"  # one descriptor per connection, on both sides
+: > "$out.jsonl"
+sources=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4  # spread over source addresses, as for big runs
+
+server_pid="" server_dir=""
+stop_server() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  [ -n "$server_dir" ] && rm -rf "$server_dir"
+  server_pid="" server_dir=""
+}
+trap stop_server EXIT
+
+# Starts SERVER (tetherd or trivial) on core 0; sets server_pid and port.
+start_server() {
+  server_dir=$(mktemp -d)
+  if [ "$1" = tetherd ]; then
+    # Limits meant for the open internet are lifted: one machine plays 1000 users.
+    taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \
+      --set auth.insecure_user_id=true --set limits.max_connections_per_ip=100000 \
+      --set limits.messages_per_second=1000000 --set limits.burst=1000000 \
+      --set rooms.max_participants=100000 --set server.max_sessions=100000 \
+      > "$server_dir/stdout" 2> "$server_dir/stderr" &
+  else
+    taskset -c 0 "$build/trivial-ws-server" --port 0 > "$server_dir/stdout" 2> "$server_dir/stderr" &
+  fi
+  server_pid=$!
+  for _ in $(seq 200); do
+    port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$server_dir/stdout" | head -1)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "$1 did not start:" >&2; cat "$server_dir/stderr" >&2; exit 1; }
+  if [ "$1" = tetherd ]; then
+    until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do sleep 0.05; done
+  fi
+}
+
+# run SERVER LABEL loadgen-args...: one fresh server, one generator run, one JSON line.
+run() {
+  local server=$1 label=$2; shift 2
+  start_server "$server"
+  local load rc=0 json
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  json=$(taskset -c 1 "$loadgen" --target "ws://127.0.0.1:$port/ws" --source-ips "$sources" \
+    --server-pid "$server_pid" --json --timeout 180 "$@") || rc=$?
+  stop_server
+  if [ -z "$json" ]; then echo "$server $label: no result (exit $rc)" >&2; return; fi
+  echo "$json" | jq -c --arg server "$server" --arg run "$label" --arg load "$load" --argjson rc "$rc" \
+    '. + {server: $server, label: $run, load1_before: ($load | tonumber), exit: $rc}' >> "$out.jsonl"
+  echo "$server $label: $(tail -1 "$out.jsonl" | jq -c '{joins_per_s, join_s, all_seen_s, deliveries_per_s, p99: .latency.p99_ms, errors: .errors, server_cpu: .cpu.server_pct_of_core, gen_cpu: .cpu.generator_pct_of_core}')" >&2
+}
+
+for server in tetherd trivial; do
+  [ -n "$only" ] && [ "$only" != "$server" ] && continue
+  for i in $(seq "$repeat"); do
+    run "$server" "join #$i" --scenario join --connections "$size" --wait-all-joined
+  done
+  for rate in $rates; do
+    per=$(awk -v r="$rate" -v p="$publishers" 'BEGIN { print r / p }')
+    run "$server" "fanout $rate/s" --scenario fanout --room-size "$size" --publishers "$publishers" \
+      --publish-rate "$per" --duration "$duration"
+  done
+  run "$server" "fanout closed loop" --scenario fanout --room-size "$size" --publishers "$publishers" \
+    --window 8 --duration "$duration"
+done
+
+# The markdown tables.
+{
+  echo "| server | run | joins/s | all room_joined | all user_joined seen | join p50 | join p99 | server CPU | generator CPU | errors | load before |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r 'select(.scenario == "join") | "| \(.server) | \(.label) | \(.joins_per_s | floor) | \(.join_s * 1000 | floor) ms | \(.all_seen_s * 1000 | floor) ms | \(.join_latency.p50_ms | floor) ms | \(.join_latency.p99_ms | floor) ms | \(.cpu.server_pct_of_core | floor) % | \(.cpu.generator_pct_of_core | floor) % | \([.errors[]] | add) | \(.load1_before) |"' "$out.jsonl"
+  echo
+  echo "| server | run | publishes/s | deliveries/s | p50 | p99 | p99.9 | max | missing | server CPU | generator CPU | errors | load before |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r 'select(.scenario == "fanout") | "| \(.server) | \(.label) | \(.publishes_per_s | floor) | \(.deliveries_per_s | floor) | \(.latency.p50_ms * 100 | floor / 100) ms | \(.latency.p99_ms * 100 | floor / 100) ms | \(.latency.p999_ms * 100 | floor / 100) ms | \(.latency.max_ms * 100 | floor / 100) ms | \(.missing_after_drain) | \(.cpu.server_pct_of_core | floor) % | \(.cpu.generator_pct_of_core | floor) % | \([.errors[]] | add) | \(.load1_before) |"' "$out.jsonl"
+} > "$out.md"
+cat "$out.md"
