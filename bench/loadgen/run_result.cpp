@@ -77,6 +77,10 @@ json::object to_json(const options& o, const run_result& r) {
     out["gaps"] = t.gaps;
     out["reordered"] = t.reordered;
     out["latency"] = latency(t.latency_ns);
+    // CPU per delivery: comparable across runs even when the cores are shared with other work.
+    out["generator_us_per_delivery"] = t.delivered_in_window ? r.cpu_s * 1e6 / static_cast<double>(t.delivered_in_window) : 0.0;
+    out["server_us_per_delivery"] = t.delivered_in_window && r.server_cpu_s >= 0
+        ? json::value(r.server_cpu_s * 1e6 / static_cast<double>(t.delivered_in_window)) : json::value(nullptr);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +34,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t max_outbound_bytes = 16 * 1024 * 1024;  // then the reader is cut off, like tetherd
+constexpr std::size_t max_frames_per_write = 256;
 std::atomic<std::uint64_t> next_session{1};
+bool single_thread = true;  // then a delivery needs no hop onto the receiver's strand
 
 class session;
 using frame = std::shared_ptr<const std::string>;
@@ -63,8 +66,9 @@ class session : public std::enable_shared_from_this<session> {
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
   }
 
-  // Thread-safe: hops onto this session's strand.
+  // Thread-safe: hops onto this session's strand when there are several threads.
   void deliver(frame f) {
+    if (single_thread) return queue(std::move(f));
     asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(f)] { self->queue(f); });
   }
 
@@ -156,19 +160,47 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     out_.push_back(std::move(f));
-    if (out_.size() == 1) do_write();
+    if (!writing_) do_write();
   }
 
+  // Everything queued leaves in one gather write of ready-made frames (as tetherd does), not one
+  // Beast write (one syscall) per message: a fan-out queues many. Server frames are unmasked, so
+  // the header is all there is to add. Beast itself writes only the answer to a close frame.
   void do_write() {
-    ws_.async_write(asio::buffer(*out_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    writing_ = true;
+    in_flight_ = std::min(out_.size(), max_frames_per_write);
+    headers_.resize(in_flight_);
+    buffers_.clear();
+    for (std::size_t i = 0; i < in_flight_; ++i) {
+      const auto& payload = *out_[i];
+      auto& h = headers_[i];
+      std::size_t n = 0;
+      h[n++] = 0x81;  // FIN, text
+      if (payload.size() < 126) {
+        h[n++] = static_cast<unsigned char>(payload.size());
+      } else if (payload.size() <= 0xffff) {
+        h[n++] = 126;
+        h[n++] = static_cast<unsigned char>(payload.size() >> 8);
+        h[n++] = static_cast<unsigned char>(payload.size());
+      } else {
+        h[n++] = 127;
+        for (int shift = 56; shift >= 0; shift -= 8) h[n++] = static_cast<unsigned char>(payload.size() >> shift);
+      }
+      buffers_.push_back(asio::buffer(h.data(), n));
+      buffers_.push_back(asio::buffer(payload));
+    }
+    asio::async_write(ws_.next_layer(), buffers_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
+    writing_ = false;
     if (ec) return end();
-    queued_bytes_ -= out_.front()->size();
-    out_.pop_front();
-    if (!out_.empty()) do_write();
+    for (std::size_t i = 0; i < in_flight_; ++i) {
+      queued_bytes_ -= out_.front()->size();
+      out_.pop_front();
+    }
+    if (!out_.empty() && !closed_) do_write();
   }
 
   // The queue is left alone: a write in flight still points into its front frame.
@@ -183,6 +215,10 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer in_;
   http::request<http::string_body> request_;
   std::deque<frame> out_;
+  std::vector<std::array<unsigned char, 10>> headers_;
+  std::vector<asio::const_buffer> buffers_;
+  std::size_t in_flight_ = 0;
+  bool writing_ = false;
   std::size_t queued_bytes_ = 0;
   std::uint64_t id_;
   std::string user_;
@@ -237,6 +273,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  single_thread = threads == 1;
   asio::io_context ioc(threads);
   tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   acceptor.listen(4096);
