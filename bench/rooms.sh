@@ -11,6 +11,7 @@
 set -euo pipefail
 
 build=build out=/tmp/rooms nice=0 size=1000 publishers=10 rates="10 50 100 200 500" duration=10 repeat=3 only="" tables_from=""
+args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -22,15 +23,22 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --nice) nice=$2; shift 2 ;;
-    --tables-from) tables_from=$2; shift 2 ;;  # e.g. -10: the benchmark before compilers sharing the cores (root)
+    --tables-from) tables_from=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# The kernel shares the CPU between sessions (autogroups) before it looks at nice: a plain nice
+# cannot put the benchmark ahead of other sessions' compilers. --nice N gives the benchmark its own
+# session and sets that session's autogroup nice (root), so that other work runs in its gaps.
+if [ "$nice" != 0 ] && [ -z "$tables_from" ]; then
+  if [ -z "${ROOMS_OWN_SESSION:-}" ]; then ROOMS_OWN_SESSION=1 exec setsid -w "$0" "${args[@]}"; fi
+  echo "$nice" > /proc/self/autogroup
+fi
 loadgen=$build/tether-loadgen
 [ -x "$loadgen" ] && [ -x "$build/tetherd" ] && [ -x "$build/trivial-ws-server" ] \
   || { echo "build tetherd tether-loadgen trivial-ws-server in $build first" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"  # one descriptor per connection, on both sides
-: > "$out.jsonl"
+[ -n "$tables_from" ] || : > "$out.jsonl"
 sources=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4  # spread over source addresses, as for big runs
 
 server_pid="" server_dir=""
@@ -46,13 +54,13 @@ start_server() {
   server_dir=$(mktemp -d)
   if [ "$1" = tetherd ]; then
     # Limits meant for the open internet are lifted: one machine plays 1000 users.
-    nice -n "$nice" taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \
+    taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \
       --set auth.insecure_user_id=true --set limits.max_connections_per_ip=100000 \
       --set limits.messages_per_second=1000000 --set limits.burst=1000000 \
       --set rooms.max_participants=100000 --set server.max_sessions=100000 \
       > "$server_dir/stdout" 2> "$server_dir/stderr" &
   else
-    nice -n "$nice" taskset -c 0 "$build/trivial-ws-server" --port 0 > "$server_dir/stdout" 2> "$server_dir/stderr" &
+    taskset -c 0 "$build/trivial-ws-server" --port 0 > "$server_dir/stdout" 2> "$server_dir/stderr" &
   fi
   server_pid=$!
   for _ in $(seq 200); do
@@ -72,12 +80,12 @@ run() {
   start_server "$server"
   local load rc=0 json
   load=$(cut -d' ' -f1 /proc/loadavg)
-  json=$(nice -n "$nice" taskset -c 1 "$loadgen" --target "ws://127.0.0.1:$port/ws" --source-ips "$sources" \
+  json=$(taskset -c 1 "$loadgen" --target "ws://127.0.0.1:$port/ws" --source-ips "$sources" \
     --server-pid "$server_pid" --json --timeout 180 "$@") || rc=$?
   stop_server
   if [ -z "$json" ]; then echo "$server $label: no result (exit $rc)" >&2; return; fi
   echo "$json" | jq -c --arg server "$server" --arg run "$label" --arg load "$load" --argjson rc "$rc" \
-    '. + {server: $server, label: $run, load1_before: ($load | tonumber), exit: $rc}' >> "$out.jsonl"
+    --argjson nice "$nice" '. + {server: $server, label: $run, load1_before: ($load | tonumber), autogroup_nice: $nice, exit: $rc}' >> "$out.jsonl"
   echo "$server $label: $(tail -1 "$out.jsonl" | jq -c '{joins_per_s, join_s, all_seen_s, deliveries_per_s, p99: .latency.p99_ms, errors: .errors, server_cpu: .cpu.server_pct_of_core, gen_cpu: .cpu.generator_pct_of_core}')" >&2
 }
 

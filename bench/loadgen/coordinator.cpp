@@ -159,7 +159,7 @@ run_result coordinator::run() {
       r.measured = "join";
       begin_measure();
     }
-    each([](worker& w) { w.join_all(); });
+    each([members](worker& w) { w.join_all(members); });
     r.join_s = wait_for([&] { return total(&progress::joined) >= members; }, opts_.timeout_s);
     if (opts_.wait_all_joined || opts_.scenario == scenario_kind::fanout) {
       // Fanout waits for the user_joined storm to end so that it is not measured as fan-out.

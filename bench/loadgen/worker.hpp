@@ -39,7 +39,8 @@ class worker : public client_events {
 
   // Phases, each run on the worker's thread through post().
   void open_all();
-  void join_all();
+  // room_size: the members the room will end with (the connections that opened).
+  void join_all(std::uint64_t room_size);
   // window_end: deliveries after it count as drained (the throughput is the in-window count).
   void start_traffic(std::int64_t window_end);
   void stop_traffic();
@@ -95,6 +96,7 @@ class worker : public client_events {
   std::int64_t open_began_ns_ = 0;
   asio::steady_timer open_timer_;
   bool traffic_on_ = false;
+  std::uint64_t room_size_ = 0;
   std::int64_t window_end_ns_ = INT64_MAX;  // deliveries after it count as drained, not in-window
   worker_stats stats_;
 };

@@ -14,7 +14,8 @@ namespace {
 constexpr int max_publish_burst = 64;
 }  // namespace
 
-void worker::join_all() {
+void worker::join_all(std::uint64_t room_size) {
+  room_size_ = room_size;
   const std::string text = R"({"type":"join_room","room_id":")" + opts_.room + "\"}";
   for (auto& m : members_) {
     if (m.gone || !m.conn) continue;
@@ -85,7 +86,7 @@ void worker::on_room_joined(member& m, std::string_view text, std::int64_t now) 
     return;
   }
   // Everyone who joins after us is announced to us: the room ends with N members.
-  const auto n = static_cast<std::int64_t>(opts_.connections);
+  const auto n = static_cast<std::int64_t>(room_size_);
   m.user_joined_due = static_cast<std::uint64_t>(std::max<std::int64_t>(0, n - *occupancy));
   if (!m.fully_seen && m.user_joined_seen >= m.user_joined_due) {
     m.fully_seen = true;
