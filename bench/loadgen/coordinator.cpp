@@ -202,6 +202,7 @@ run_result coordinator::run() {
     t.pings_answered += s.pings_answered;
     t.sent += s.sent;
     t.received += s.received;
+    t.bytes_received += s.bytes_received;
     t.round_trips += s.round_trips;
     t.round_trips_in_window += s.round_trips_in_window;
     t.user_joined_seen += s.user_joined_seen;

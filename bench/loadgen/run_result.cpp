@@ -40,6 +40,7 @@ json::object to_json(const options& o, const run_result& r) {
       {"pings_answered", t.pings_answered},
       {"sent", t.sent},
       {"received", t.received},
+      {"bytes_received", t.bytes_received},
       {"errors", errors},
       {"reasons", reasons},
       {"cpu", {{"measured_phase", r.measured},

@@ -39,6 +39,7 @@ struct worker_stats {
   std::uint64_t pings_answered = 0;    // server WebSocket pings (Beast answers them while reading)
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
+  std::uint64_t bytes_received = 0;   // message payloads, not counting WebSocket and TCP framing
   std::uint64_t round_trips = 0;       // echo
   std::uint64_t round_trips_in_window = 0;  // echo: of those, completed before the window ended
   std::uint64_t user_joined_seen = 0;  // join / fanout

@@ -56,6 +56,7 @@ void worker::on_text(client& c, std::string_view text) {
   auto& m = members_[c.index()];
   const auto now = now_ns();
   ++stats_.received;
+  stats_.bytes_received += text.size();
   const auto type = message_type(text);
   if (type == "room_message") {
     on_room_message(m, text, now);
