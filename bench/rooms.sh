@@ -7,10 +7,10 @@
 # Writes the JSON of every run to OUT.jsonl and a markdown table to OUT.md.
 # usage: bench/rooms.sh [--build build] [--out /tmp/rooms] [--size 1000] [--publishers 10]
 #                       [--rates "10 50 100 200 500"] [--duration 10] [--repeat 3] [--only tetherd|trivial]
-#                       [--nice N] [--tables-from OUT.jsonl]
+#                       [--nice N] [--set tetherd.option=value ...] [--tables-from OUT.jsonl]
 set -euo pipefail
 
-build=build out=/tmp/rooms nice=0 size=1000 publishers=10 rates="10 50 100 200 500" duration=10 repeat=3 only="" tables_from=""
+build=build out=/tmp/rooms nice=0 size=1000 publishers=10 rates="10 50 100 200 500" duration=10 repeat=3 only="" tables_from="" extra_sets=()
 args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --nice) nice=$2; shift 2 ;;
     --tables-from) tables_from=$2; shift 2 ;;
+    --set) extra_sets+=(--set "$2"); shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +58,7 @@ start_server() {
     taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \
       --set auth.insecure_user_id=true --set limits.max_connections_per_ip=100000 \
       --set limits.messages_per_second=1000000 --set limits.burst=1000000 \
-      --set rooms.max_participants=100000 --set server.max_sessions=100000 \
+      --set rooms.max_participants=100000 --set server.max_sessions=100000 "${extra_sets[@]}" \
       > "$server_dir/stdout" 2> "$server_dir/stderr" &
   else
     taskset -c 0 "$build/trivial-ws-server" --port 0 > "$server_dir/stdout" 2> "$server_dir/stderr" &
@@ -84,7 +85,9 @@ run() {
     --server-pid "$server_pid" --json --timeout 180 "$@") || rc=$?
   stop_server
   if [ -z "$json" ]; then echo "$server $label: no result (exit $rc)" >&2; return; fi
-  echo "$json" | jq -c --arg server "$server" --arg run "$label" --arg load "$load" --argjson rc "$rc" \
+  local name=$server
+  if [ "$server" = tetherd ] && [ ${#extra_sets[@]} -gt 0 ]; then name="tetherd ${extra_sets[*]}"; fi
+  echo "$json" | jq -c --arg server "$name" --arg run "$label" --arg load "$load" --argjson rc "$rc" \
     --argjson nice "$nice" '. + {server: $server, label: $run, load1_before: ($load | tonumber), autogroup_nice: $nice, exit: $rc}' >> "$out.jsonl"
   echo "$server $label: $(tail -1 "$out.jsonl" | jq -c '{joins_per_s, join_s, all_seen_s, deliveries_per_s, p99: .latency.p99_ms, errors: .errors, server_cpu: .cpu.server_pct_of_core, gen_cpu: .cpu.generator_pct_of_core}')" >&2
 }

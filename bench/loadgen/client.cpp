@@ -16,7 +16,7 @@ constexpr std::size_t max_message = 16 * 1024 * 1024;  // a room_joined of 10 00
 }  // namespace
 
 client::client(asio::io_context& ioc, std::size_t index, client_events& events)
-    : ws_(ioc), buffer_(max_message), index_(index), events_(events) {}
+    : ws_(ioc.get_executor()), buffer_(max_message), index_(index), events_(events) {}
 
 void client::start(const client_target& t) {
   target_ = t;

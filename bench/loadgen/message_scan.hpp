@@ -13,6 +13,13 @@ namespace loadgen {
 std::string_view message_type(std::string_view text);
 // The integer value of the first key `"name":`, searched from `from` on.
 std::optional<std::int64_t> integer_field(std::string_view text, std::string_view name, std::size_t from = 0);
+// t, seq and p of a room_message's data, written by the generator as {"t":..,"seq":..,"p":..}.
+struct stamp {
+  std::int64_t t = 0;
+  std::int64_t seq = 0;
+  std::int64_t p = 0;
+};
+std::optional<stamp> publish_stamp(std::string_view text);
 // The string value of the first key `"name":`.
 std::optional<std::string_view> string_field(std::string_view text, std::string_view name);
 

@@ -164,19 +164,19 @@ void worker::schedule_publish(member& m) {
 }
 
 void worker::on_room_message(member& m, std::string_view text, std::int64_t now) {
-  const auto data = text.find("\"data\":");
-  const auto t = data == std::string_view::npos ? std::nullopt : integer_field(text, "t", data);
-  const auto seq = t ? integer_field(text, "seq", data) : std::nullopt;
-  const auto p = seq ? integer_field(text, "p", data) : std::nullopt;
-  if (!p || *p < 0 || static_cast<std::size_t>(*p) >= m.next_seq.size()) {
+  const auto st = publish_stamp(text);
+  if (!st || st->p < 0 || static_cast<std::size_t>(st->p) >= m.next_seq.size()) {
     ++stats_.unparsed;
     return;
   }
-  stats_.latency_ns.record(now - *t);
+  const auto t = st->t;
+  const auto seq = st->seq;
+  const auto p = st->p;
+  stats_.latency_ns.record(now - t);
   ++stats_.delivered;
   if (now <= window_end_ns_) ++stats_.delivered_in_window;
-  auto& expected = m.next_seq[static_cast<std::size_t>(*p)];
-  const auto s = static_cast<std::uint64_t>(*seq);
+  auto& expected = m.next_seq[static_cast<std::size_t>(p)];
+  const auto s = static_cast<std::uint64_t>(seq);
   if (s >= expected) {
     stats_.gaps += s - expected;
     expected = s + 1;
@@ -184,7 +184,7 @@ void worker::on_room_message(member& m, std::string_view text, std::int64_t now)
     ++stats_.reordered;
   }
   // Closed loop: a publisher's own message coming back frees a place in its window.
-  if (traffic_on_ && opts_.publish_rate <= 0 && static_cast<std::size_t>(*p) == m.global) publish(m);
+  if (traffic_on_ && opts_.publish_rate <= 0 && static_cast<std::size_t>(p) == m.global) publish(m);
 }
 
 }  // namespace loadgen
