@@ -36,6 +36,7 @@ if [ "$nice" != 0 ] && [ -z "$tables_from" ]; then
   echo "$nice" > /proc/self/autogroup
 fi
 loadgen=$build/tether-loadgen
+command -v jq > /dev/null || { echo "needs jq (apt-get install jq)" >&2; exit 2; }
 [ -x "$loadgen" ] && [ -x "$build/tetherd" ] && [ -x "$build/trivial-ws-server" ] \
   || { echo "build tetherd tether-loadgen trivial-ws-server in $build first" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"  # one descriptor per connection, on both sides
