@@ -11,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
