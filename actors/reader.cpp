@@ -58,6 +58,14 @@ reader_actor::behavior_type reader_behavior(reader_self self, std::shared_ptr<da
       [=](guest_gone_atom, const std::string& uid) {
         return read<bool>(self, [&](database& d) { return d.guest_deleted(uid); });
       },
+      // Like deletions: the sender reports each event back to the writer, which applies it only
+      // to rows still pending, so an event handed out twice is at worst sent twice (at least once).
+      [=](wh_due_atom, std::int64_t limit) {
+        return read<webhook_batch>(self, [&](database& d) {
+          return webhook_batch{d.due_webhooks(unix_ms(), limit), d.next_webhook_at().value_or(-1)};
+        });
+      },
+      [=](wh_stats_atom) { return read<webhook_stats>(self, [&](database& d) { return d.webhook_counts(); }); },
   };
 }
 

@@ -27,11 +27,15 @@ using due_atom = caf::atom_constant<caf::atom("due")>;
 using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using guest_gone_atom = caf::atom_constant<caf::atom("guest_gone")>;
+using wh_due_atom = caf::atom_constant<caf::atom("wh_due")>;
+using wh_stats_atom = caf::atom_constant<caf::atom("wh_stats")>;
 
 // Replies that carry several rows travel as one struct.
 struct file_lookup { bool found = false; file_record file; };
 struct deletion_batch { std::vector<deletion_job> jobs; };
 struct audit_records { std::vector<audit_record> records; };
+// next_ms: unix ms of the earliest pending event (due now or later), -1 when none.
+struct webhook_batch { std::vector<webhook_event> events; std::int64_t next_ms = -1; };
 
 using reader_actor = caf::typed_actor<
     caf::replies_to<get_file_atom, std::string>::with<file_lookup>,
@@ -40,7 +44,10 @@ using reader_actor = caf::typed_actor<
     caf::replies_to<audit_atom, audit_query>::with<audit_records>,
     caf::replies_to<stats_atom>::with<cleanup_stats>,
     // user_id -> whether it is a guest that was deleted (its token is refused at the upgrade)
-    caf::replies_to<guest_gone_atom, std::string>::with<bool>>;
+    caf::replies_to<guest_gone_atom, std::string>::with<bool>,
+    // at most n -> webhook events due now (committed: never one whose cause could roll back)
+    caf::replies_to<wh_due_atom, std::int64_t>::with<webhook_batch>,
+    caf::replies_to<wh_stats_atom>::with<webhook_stats>>;
 
 // `db` is a connection opened with database::read_only after the writer opened and migrated the
 // file; the reader owns it (SQLite handles are not shared between threads here).
@@ -53,3 +60,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_records)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::audit_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::cleanup_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::webhook_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::webhook_stats)

@@ -6,6 +6,7 @@
 
 #include "actors/room_registry.hpp"
 #include "proto/clock.hpp"
+#include "proto/reasons.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -30,14 +31,6 @@ room_member member_of(session_self self, const std::string& display_name, boost:
   return m;
 }
 
-// §6 reasons: a session that ended by its drop and window, or was closed by the server for a
-// violation or a limit, is "disconnected".
-std::string user_left_reason(const std::string& end_reason) {
-  for (const char* same : {"left", "timeout", "stale", "idle", "inactive"})
-    if (end_reason == same) return end_reason;
-  return "disconnected";
-}
-
 // §11: display_name defaults to the token's name, else (guests: their name is in the token too)
 // the user id.
 std::string default_name(const session_state& st) { return st.user_name.empty() ? st.user_id : st.user_name; }
@@ -46,6 +39,17 @@ std::string default_name(const session_state& st) { return st.user_name.empty() 
 // place that the session's end (or a restart's window) removes.
 void unplace(session_self self, const std::string& room_id) {
   self->request(self->state.deps.storage, caf::infinite, unplace_atom::value, self->state.session_id, room_id)
+      .then([](bool) {}, [](caf::error&) {});
+}
+
+// Webhooks: the room took the session, so its user is a member for the back end (member_added
+// unless it is one already: another tab, a re-join after a room crash or a restart). Sent after the
+// room's answer, not with the place, so a join the room refuses (room_full) is never announced; it
+// reaches storage before anything this session sends later (its leave, its end).
+void announce(session_self self, const std::string& room_id) {
+  auto& st = self->state;
+  if (cfg(self).webhooks.url.empty()) return;
+  self->request(st.deps.storage, caf::infinite, announce_atom::value, st.session_id, room_id)
       .then([](bool) {}, [](caf::error&) {});
 }
 
@@ -103,6 +107,7 @@ void join_room_actor(session_self self, const std::string& room_id, const std::s
             // A second join_room of a room it is in changes nothing there (the room keeps the name
             // it has), so neither does it here: a re-join after a room crash keeps that name.
             if (r.outcome == join_outcome::joined) entry.display_name = display_name;
+            announce(self, room_id);
             join_settled(self, room_id);
           },
           [self, room_id, ref](caf::error& e) {

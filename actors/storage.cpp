@@ -22,6 +22,10 @@ struct storage_state {
   std::shared_ptr<database> db;
   retry_policy retry;
   bool in_transaction = false;
+  // The webhook sender (if any) and how many events the database had written when it was last
+  // woken: a commit that wrote more wakes it.
+  caf::actor webhooks;
+  std::int64_t events_seen = 0;
   // Replies waiting for the commit of the current batch: called with whether it committed.
   std::vector<std::function<void(bool)>> waiting;
   static inline const char* name = "storage";
@@ -48,6 +52,11 @@ void flush(storage_self self) {
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
   for (auto& reply : waiting) reply(committed);
+  // Only after the commit: the sender reads committed rows (a rolled-back batch wakes it for nothing).
+  if (st.webhooks && st.db->webhook_events_written() != st.events_seen) {
+    st.events_seen = st.db->webhook_events_written();
+    caf::anon_send(st.webhooks, wake_atom::value);
+  }
 }
 
 // Runs `op` inside the current batch, under a savepoint so that a failing op undoes only itself.
@@ -141,7 +150,28 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
         });
       },
       [=](unplace_atom, const std::string& sid, const std::string& room) {
-        return batched<bool>(self, [&](database& d, std::int64_t) { return d.unplace(sid, room); });
+        return batched<bool>(self, [&](database& d, std::int64_t now) { return d.unplace(sid, room, now); });
+      },
+      [=](announce_atom, const std::string& sid, const std::string& room) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) {
+          d.announce_member(sid, room, now);
+          return true;
+        });
+      },
+      [=](wh_report_atom, const webhook_report& report) {
+        return batched<std::int64_t>(self, [&](database& d, std::int64_t now) {
+          for (const auto& [seq, error] : report.results) {
+            if (error.empty())
+              d.webhook_delivered(seq);
+            else
+              d.webhook_failed(seq, error, now);
+          }
+          return d.next_webhook_at().value_or(-1);
+        });
+      },
+      [=](webhooks_atom, const caf::actor& sender) {
+        self->state.webhooks = sender;
+        self->state.events_seen = self->state.db->webhook_events_written();
       },
       [=](token_atom, const std::string& sid, const std::string& token) {
         return batched<bool>(self, [&](database& d, std::int64_t) {
@@ -191,13 +221,15 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
       },
       [=](report_atom, const deletion_report& report) {
         return batched<std::int64_t>(self, [&](database& d, std::int64_t now) {
+          std::vector<std::string> deleted;
           for (const auto& [file_id, error] : report.results) {
-            if (error.empty())
-              d.deletion_done(file_id, now);
-            else if (!d.deletion_failed(file_id, error, self->state.retry, now))
+            if (error.empty()) {
+              if (d.deletion_done(file_id, now)) deleted.push_back(file_id);
+            } else if (!d.deletion_failed(file_id, error, self->state.retry, now))
               spdlog::error("cleanup: giving up on {} after {} attempts: {}", file_id, self->state.retry.max_attempts,
                             error);
           }
+          d.files_deleted(deleted, now);  // webhooks: in the transaction that records the deletions
           return d.next_deletion_at().value_or(-1);
         });
       },

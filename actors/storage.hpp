@@ -42,6 +42,9 @@ using unplace_atom = caf::atom_constant<caf::atom("unplace")>;
 using guest_atom = caf::atom_constant<caf::atom("guest")>;
 using touch_atom = caf::atom_constant<caf::atom("touch")>;
 using guest_sweep_atom = caf::atom_constant<caf::atom("gsweep")>;
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
+using wh_report_atom = caf::atom_constant<caf::atom("wh_report")>;
+using webhooks_atom = caf::atom_constant<caf::atom("webhooks")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -50,6 +53,8 @@ struct resumed_session { bool found = false; std::vector<std::string> files; };
 // What the cleaner did: file id and error text (empty = removed).
 struct deletion_report { std::vector<std::pair<std::string, std::string>> results; };
 enum class ext_file_outcome { created, exists, conflict };
+// What the webhook sender did: outbox seq and error text (empty = delivered, a 2xx).
+struct webhook_report { std::vector<std::pair<std::int64_t, std::string>> results; };
 
 using string_list = std::vector<std::string>;
 
@@ -72,6 +77,13 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<place_atom, std::string, std::string, std::string>::with<bool>,
     // session_id, room_id -> whether it had a place there
     caf::replies_to<unplace_atom, std::string, std::string>::with<bool>,
+    // session_id, room_id: the room accepted the session (webhooks: member_added if the user is new
+    // there); sent only while webhooks are on
+    caf::replies_to<announce_atom, std::string, std::string>::with<bool>,
+    // -> unix ms of the next due webhook event, or -1 when none is pending
+    caf::replies_to<wh_report_atom, webhook_report>::with<std::int64_t>,
+    // The webhook sender, woken (wake_atom) after every commit that wrote events.
+    caf::reacts_to<webhooks_atom, caf::actor>,
     // session_id, reason -> number of files queued for deletion
     caf::replies_to<end_atom, std::string, std::string>::with<std::int64_t>,
     // resume window ms, restart window ms (0: the resume window) -> sessions waiting for a resume
@@ -109,3 +121,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::file_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::track_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::ext_file_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::webhook_report)

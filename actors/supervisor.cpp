@@ -4,6 +4,7 @@
 #include "actors/directory.hpp"
 #include "actors/reader.hpp"
 #include "actors/storage.hpp"
+#include "actors/webhooks.hpp"
 #include "storage/database.hpp"
 
 #include <caf/all.hpp>
@@ -22,6 +23,7 @@ namespace {
 struct supervisor_state {
   supervisor_options options;
   session_deps deps;
+  webhook_sender_actor webhooks;  // null when webhooks are off
   bool shutting_down = false;
   static inline const char* name = "supervisor";
 };
@@ -135,6 +137,8 @@ void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
               restore_sessions(self, restored->sessions, gone);
               spdlog::info("recovery: {} session(s) waiting for resume", restored->sessions.size());
               self->send(st.deps.cleaner, wake_atom::value);
+              // Events left pending by the last run (a kill -9 included) go out now.
+              if (st.webhooks) self->send(st.webhooks, wake_atom::value);
               schedule_sweep(self);
               schedule_unclaimed_sweep(self, /*at_once=*/true);
               schedule_guest_sweep(self, static_cast<std::int64_t>(gone.size()) >= guest_batch);
@@ -166,6 +170,12 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
       spawn_directory(self->system(), st.deps.storage, st.deps.cleaner, o.cfg->server.max_sessions,
                       o.cfg->server.max_queue);
   st.deps.rooms = spawn_room_registry(self->system(), rooms_config(*o.cfg));
+  if (o.webhooks) {
+    st.webhooks = spawn_webhook_sender(self->system(), st.deps.storage, st.deps.reader, o.webhooks,
+                                       webhook_sender_config{o.cfg->webhooks.secret, o.cfg->webhooks.max_in_flight});
+    self->send(st.deps.storage, webhooks_atom::value, caf::actor_cast<caf::actor>(st.webhooks));
+    self->monitor(st.webhooks);
+  }
   self->monitor(st.deps.storage);
   self->monitor(st.deps.reader);
   self->monitor(st.deps.cleaner);
@@ -178,6 +188,7 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                       : msg.source == d.reader.address()    ? "reader"
                       : msg.source == d.cleaner.address()   ? "cleaner"
                       : msg.source == d.directory.address() ? "directory"
+                      : msg.source == self->state.webhooks.address() ? "webhook sender"
                                                             : "room registry";
     auto why = std::string(who) + " actor died: " + to_string(msg.reason);
     auto& hooks = self->state.options.hooks;
@@ -218,6 +229,8 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
       [=](shutdown_atom a) {
         auto& st = self->state;
         st.shutting_down = true;
+        // Stop sending, keep the rows: what is pending (or was under way) goes after the restart.
+        if (st.webhooks) self->send_exit(st.webhooks, caf::exit_reason::user_shutdown);
         auto rp = self->make_response_promise<bool>();
         self->request(st.deps.directory, caf::infinite, a)
             .then([self, rp](bool) mutable {

@@ -17,6 +17,7 @@ namespace tether {
 
 class database;
 class blob_store;
+class webhook_transport;
 
 using deps_atom = caf::atom_constant<caf::atom("deps")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
@@ -52,6 +53,9 @@ struct supervisor_options {
   std::shared_ptr<database> db;         // the writer's connection, opened and migrated
   std::shared_ptr<database> reader_db;  // a second connection to the same file, database::read_only
   std::shared_ptr<blob_store> blobs;
+  // Set (webhooks.url is): the webhook sender runs and drains the outbox through it. The writer's
+  // database must have webhooks enabled (database::enable_webhooks) for events to be recorded.
+  std::shared_ptr<webhook_transport> webhooks;
   supervisor_hooks hooks;
   bool detached_io = true;  // storage, reader and cleaner on their own threads (off in deterministic tests)
 };

@@ -11,6 +11,7 @@
 #include "net/ask.hpp"
 #include "proto/clock.hpp"
 #include "net/listener.hpp"
+#include "net/webhook_client.hpp"
 #include "storage/database.hpp"
 
 #include <boost/asio.hpp>
@@ -118,7 +119,21 @@ int serve(settings s) {
   auto tls = s.server.tls_cert.empty() ? nullptr : make_tls_context(s);
 
   auto cfg = std::make_shared<const settings>(s);
+  // Before anything is opened: a bad webhooks.url stops start-up with its reason.
+  std::shared_ptr<webhook_client> webhooks;
+  if (!s.webhooks.url.empty()) {
+    try {
+      webhooks = std::make_shared<webhook_client>(ioc.get_executor(), s.webhooks.url,
+                                                  std::chrono::milliseconds(s.webhooks.timeout_ms));
+    } catch (const std::invalid_argument& e) {
+      throw config_error(e.what());
+    }
+  }
   auto db = std::make_shared<database>(s.storage.data_dir + "/tether.db", s.storage.synchronous);
+  // Events are recorded only while webhooks are on: with the url unset nothing is written.
+  if (webhooks)
+    db->enable_webhooks(webhook_policy{s.webhooks.max_attempts, s.webhooks.retry_base_ms, s.webhooks.retry_max_ms,
+                                       s.webhooks.max_pending});
   // Before the storage actor takes the database over; committed on its own.
   db->audit("server_started", "", "", "", "", start_details(s), unix_ms());
   // The reader's own connection, opened once the file exists and is migrated: what it reads is
@@ -137,6 +152,7 @@ int serve(settings s) {
   options.db = db;
   options.reader_db = reader_db;
   options.blobs = blobs;
+  options.webhooks = webhooks;
   options.hooks.on_ready = [ctx] {
     ctx->ready = true;
     spdlog::info("ready");

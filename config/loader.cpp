@@ -233,11 +233,14 @@ void resolve_secrets(settings& s) {
   if (ec) throw config_error("storage.data_dir: cannot create " + quote(dir.string()) + ": " + ec.message());
   fill_secret(s.auth.jwt_secret, dir / "jwt_secret");
   fill_secret(s.api.key, dir / "api_key");
+  // Only a server that sends webhooks needs their key; the receiver reads it from this file.
+  if (!s.webhooks.url.empty()) fill_secret(s.webhooks.secret, dir / "webhook_secret");
 }
 
 void read_secrets(settings& s) {
   const fs::path dir = s.storage.data_dir;
-  for (auto [secret, file] : {std::pair{&s.auth.jwt_secret, dir / "jwt_secret"}, std::pair{&s.api.key, dir / "api_key"}}) {
+  for (auto [secret, file] : {std::pair{&s.auth.jwt_secret, dir / "jwt_secret"}, std::pair{&s.api.key, dir / "api_key"},
+                              std::pair{&s.webhooks.secret, dir / "webhook_secret"}}) {
     std::error_code ec;
     if (secret->empty() && fs::exists(file, ec)) *secret = read_secret(file);
   }

@@ -22,9 +22,11 @@ constexpr std::int64_t tib = std::int64_t{1} << 40;
 constexpr std::int64_t many = 100'000'000;  // upper bound for counts: generous, but catches typos
 
 const text_check non_empty{[](std::string_view v) { return !v.empty(); }, "a non-empty string"};
+// Webhooks are POSTed over plain HTTP only (to a receiver on the same host or network, or through a
+// TLS-terminating proxy there): an https:// URL is refused here rather than sent in clear.
 const text_check http_url{
-    [](std::string_view v) { return v.empty() || starts_with(v, "http://") || starts_with(v, "https://"); },
-    "empty, or an http:// or https:// URL"};
+    [](std::string_view v) { return v.empty() || (starts_with(v, "http://") && v.size() > 7); },
+    "empty, or an http:// URL (https:// is not supported: use a local TLS-terminating proxy)"};
 const text_check redis_url{
     [](std::string_view v) { return v.empty() || starts_with(v, "redis://") || starts_with(v, "rediss://"); },
     "empty, or a redis:// or rediss:// URL"};
@@ -109,8 +111,14 @@ const std::vector<option>& options() {
 
       integer(TETHER_OPTION(notifications, retention_ms), 1, 10 * year_ms, "How long notifications and connection events stay replayable."),
 
-      text(TETHER_OPTION(webhooks, url), "Receiver of event POSTs; empty: no webhooks.", &http_url),
-      secret(TETHER_OPTION(webhooks, secret), "HMAC-SHA256 key of the X-Tether-Signature header."),
+      text(TETHER_OPTION(webhooks, url), "Receiver of event POSTs (member_added, member_removed, room_vacated, session_closed, files_deleted); empty: no webhooks, nothing recorded.", &http_url),
+      secret(TETHER_OPTION(webhooks, secret), "HMAC-SHA256 key of the X-Tether-Signature header; empty with a url set: generated into data_dir/webhook_secret."),
+      integer(TETHER_OPTION(webhooks, timeout_ms), 10, 600000, "Time one POST has (connect, send, answer); then it counts as a failed attempt."),
+      integer(TETHER_OPTION(webhooks, max_attempts), 1, 1'000'000, "Tries to deliver an event before it is marked failed (kept in the outbox, logged)."),
+      integer(TETHER_OPTION(webhooks, retry_base_ms), 1, day_ms, "Delay before the first retry of an event; it doubles each time, with jitter."),
+      integer(TETHER_OPTION(webhooks, retry_max_ms), 1, day_ms, "Longest delay between retries of an event."),
+      integer(TETHER_OPTION(webhooks, max_pending), 1, many, "Events the outbox keeps while the receiver is away; past it the oldest are dropped (logged as errors)."),
+      integer(TETHER_OPTION(webhooks, max_in_flight), 1, 1000, "POSTs under way at once."),
 
       text(TETHER_OPTION(cluster, redis_url), "Redis shared by the nodes of a cluster; empty: a single node.", &redis_url),
 

@@ -80,7 +80,14 @@ struct settings {
     std::int64_t retention_ms = 2592000000;
   } notifications;
   struct {
-    std::string url, secret;
+    std::string url;                     // http:// only; empty: no webhooks
+    std::string secret;                  // generated into data_dir/webhook_secret when url is set and this is empty
+    std::int64_t timeout_ms = 5000;      // one POST: connect, send, answer
+    std::int64_t max_attempts = 15;      // then the event is marked failed
+    std::int64_t retry_base_ms = 1000;   // first retry delay; doubles, with jitter
+    std::int64_t retry_max_ms = 300000;
+    std::int64_t max_pending = 100000;   // outbox bound: past it the oldest events are dropped
+    std::int64_t max_in_flight = 8;      // POSTs at once
   } webhooks;
   struct {
     std::string redis_url;
@@ -114,8 +121,8 @@ settings load_settings(const config_sources& sources, std::vector<std::string>* 
 // The process environment as a map (for config_sources::env).
 std::map<std::string, std::string> environment_map();
 
-// Fills auth.jwt_secret and api.key when empty: read from data_dir/jwt_secret and data_dir/api_key,
-// or generated there (32 random bytes, hex, file mode 0600) at first start. Creates data_dir.
+// Fills auth.jwt_secret and api.key (and webhooks.secret when webhooks.url is set) when empty: read
+// from data_dir/jwt_secret, data_dir/api_key (data_dir/webhook_secret), or generated there (32 random bytes, hex, file mode 0600) at first start. Creates data_dir.
 // Throws config_error when the files can't be read or written.
 void resolve_secrets(settings& s);
 

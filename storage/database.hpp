@@ -7,6 +7,8 @@
 // migrations.cpp.
 #include "storage/records.hpp"
 
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -88,8 +90,9 @@ public:
   // recorded before the room is told, so a `room_joined` never names a place that could be lost.
   void place(const std::string& session_id, const std::string& room_id, const std::string& display_name,
              std::int64_t now_ms);
-  // False when the session had no place there.
-  bool unplace(const std::string& session_id, const std::string& room_id);
+  // False when the session had no place there. With webhooks, the user's last place in the room
+  // going makes it member_removed (reason "left").
+  bool unplace(const std::string& session_id, const std::string& room_id, std::int64_t now_ms);
   std::vector<room_place> room_places(const std::string& session_id);
 
   // Users (users.cpp). Called before a session opens (open_session records other users): a guest
@@ -138,11 +141,32 @@ public:
   // Deletion queue (deletion_queue.cpp).
   std::vector<deletion_job> due_deletions(std::int64_t now_ms, std::int64_t limit);
   std::optional<std::int64_t> next_deletion_at();
-  void deletion_done(const std::string& file_id, std::int64_t now_ms);
+  // False when it was recorded already (idempotent).
+  bool deletion_done(const std::string& file_id, std::int64_t now_ms);
   // Counts a failed attempt; past max_attempts the job is marked failed. Returns true if it will be retried.
   bool deletion_failed(const std::string& file_id, const std::string& error, const retry_policy& policy,
                        std::int64_t now_ms);
   cleanup_stats stats();
+
+  // Webhooks (webhooks.cpp): a durable outbox written in the same transaction as the event's
+  // cause. Off (nothing recorded) until enable_webhooks.
+  void enable_webhooks(const webhook_policy& policy);
+  bool webhooks_enabled() const { return webhooks_.has_value(); }
+  // A room accepted the session's join: its user becomes a member (member_added) unless it is one.
+  // Nothing when the session has no place there any more.
+  void announce_member(const std::string& session_id, const std::string& room_id, std::int64_t now_ms);
+  // Deleted files (the cleaner's report), one files_deleted per session and user.
+  void files_deleted(const std::vector<std::string>& file_ids, std::int64_t now_ms);
+  std::vector<webhook_event> due_webhooks(std::int64_t now_ms, std::int64_t limit);
+  std::optional<std::int64_t> next_webhook_at();
+  void webhook_delivered(std::int64_t seq);
+  // Counts a failed attempt: retried after a backoff with jitter, or marked failed past
+  // max_attempts. Returns true if it will be retried.
+  bool webhook_failed(std::int64_t seq, const std::string& error, std::int64_t now_ms);
+  webhook_stats webhook_counts();
+  // Events written by this connection so far (rolled back ones included): the storage actor wakes
+  // the sender after a commit when this moved.
+  std::int64_t webhook_events_written() const { return events_written_; }
 
   // Audit (audit.cpp).
   void audit(const std::string& event, const std::string& session_id, const std::string& user_id,
@@ -159,10 +183,22 @@ private:
   void queue_deletion(const std::string& file_id, const std::string& session_id, const std::string& user_id,
                       const std::string& reason, std::int64_t now_ms);
   std::string session_user(const std::string& session_id);
+  // Webhooks (webhooks.cpp): appends an event {id, seq, type, at, ...fields} to the outbox.
+  void emit_webhook(const char* type, boost::json::object& fields, std::int64_t now_ms);
+  // A session's place in a room went: member_removed when it was its user's last one there (and
+  // the back end was told of the member), then room_vacated when the room has no member left.
+  void place_gone(const std::string& session_id, const std::string& user_id, const std::string& room_id,
+                  const std::string& display_name, const std::string& reason, std::int64_t now_ms);
+  // At recovery: members with no place left (webhooks were off meanwhile, rows deleted by a
+  // cascade) get their member_removed.
+  void settle_members(std::int64_t now_ms);
   bool tracked_elsewhere(const std::string& file_id, const std::string& session_id);
 
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // prepared statements by SQL literal
+  std::optional<webhook_policy> webhooks_;
+  std::int64_t events_written_ = 0;
+  std::int64_t events_dropped_ = 0;  // over webhooks.max_pending since this connection opened
 };
 
 }  // namespace tether

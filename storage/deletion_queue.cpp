@@ -44,11 +44,11 @@ struct queue_row_owner {
 };
 }  // namespace
 
-void database::deletion_done(const std::string& file_id, std::int64_t now_ms) {
+bool database::deletion_done(const std::string& file_id, std::int64_t now_ms) {
   statement(*this, "UPDATE deletion_queue SET state='done',attempts=attempts+1,updated_ms=? "
                  "WHERE file_id=? AND state='queued'")
       .bind(1, now_ms).bind(2, file_id).run();
-  if (sqlite3_changes(db_) == 0) return;  // idempotent: already recorded
+  if (sqlite3_changes(db_) == 0) return false;  // idempotent: already recorded
   statement(*this, "UPDATE files SET state='deleted',updated_ms=? WHERE file_id=?").bind(1, now_ms).bind(2, file_id).run();
   statement s(*this, "SELECT q.session_id,f.user_id FROM deletion_queue q JOIN files f ON f.file_id=q.file_id "
                    "WHERE q.file_id=?");
@@ -56,6 +56,7 @@ void database::deletion_done(const std::string& file_id, std::int64_t now_ms) {
   queue_row_owner owner;
   if (s.step()) owner = {s.text(0), s.text(1)};
   audit("file_deleted", owner.session_id, owner.user_id, file_id, "", "", now_ms);
+  return true;
 }
 
 bool database::deletion_failed(const std::string& file_id, const std::string& error, const retry_policy& policy,

@@ -175,6 +175,31 @@ const char* const migrations[] = {
     ) WITHOUT ROWID;
     CREATE INDEX notifications_age ON notifications(created_ms);
     )sql",
+    // v6: webhooks (PROTOCOL.md §9). The outbox holds events until the receiver took them (then
+    // the row is deleted); AUTOINCREMENT so that a seq is never reused after its row is gone.
+    // webhook_members is what the receiver has been told: (room, user) pairs it got a
+    // member_added for and no member_removed yet, so that every member_added gets its
+    // member_removed whatever crashes in between. Written only while webhooks.url is set.
+    R"sql(
+    CREATE TABLE webhook_outbox (
+      seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+      event_id   TEXT NOT NULL,
+      type       TEXT NOT NULL,
+      body       TEXT NOT NULL,
+      state      TEXT NOT NULL DEFAULT 'pending',  -- pending | failed
+      attempts   INTEGER NOT NULL DEFAULT 0,
+      next_ms    INTEGER NOT NULL,
+      last_error TEXT NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_due ON webhook_outbox(next_ms) WHERE state = 'pending';
+    CREATE TABLE webhook_members (
+      room_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      PRIMARY KEY (room_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX room_places_room ON room_places(room_id);
+    )sql",
 };
 
 }  // namespace

@@ -134,4 +134,24 @@ struct retry_policy {
   std::int64_t max_ms = 300000;
 };
 
+// Webhooks (webhooks.* options; these defaults only mirror them).
+struct webhook_policy {
+  std::int64_t max_attempts = 15;
+  std::int64_t base_ms = 1000;
+  std::int64_t max_ms = 300000;
+  std::int64_t max_pending = 100000;
+};
+
+// An event of the outbox, as it goes out: `body` is signed and sent byte for byte on every try.
+struct webhook_event {
+  std::int64_t seq = 0;
+  std::string body;
+  std::int64_t attempts = 0;
+};
+
+struct webhook_stats {
+  std::int64_t pending = 0;
+  std::int64_t failed = 0;
+};
+
 }  // namespace tether

@@ -16,9 +16,18 @@ void database::place(const std::string& session_id, const std::string& room_id, 
       .run();
 }
 
-bool database::unplace(const std::string& session_id, const std::string& room_id) {
+bool database::unplace(const std::string& session_id, const std::string& room_id, std::int64_t now_ms) {
+  std::string display_name;
+  if (webhooks_) {
+    statement s(*this, "SELECT display_name FROM room_places WHERE session_id=? AND room_id=?");
+    s.bind(1, session_id).bind(2, room_id);
+    if (s.step()) display_name = s.text(0);
+  }
   statement(*this, "DELETE FROM room_places WHERE session_id=? AND room_id=?").bind(1, session_id).bind(2, room_id).run();
-  return sqlite3_changes(db_) > 0;
+  if (sqlite3_changes(db_) == 0) return false;
+  // The session gives the place up while alive (leave_room, switched, room_full): "left".
+  if (webhooks_) place_gone(session_id, session_user(session_id), room_id, display_name, "left", now_ms);
+  return true;
 }
 
 std::vector<room_place> database::room_places(const std::string& session_id) {

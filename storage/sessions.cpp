@@ -2,7 +2,10 @@
 // queues the files), and crash recovery.
 #include "storage/database.hpp"
 
+#include "proto/reasons.hpp"
 #include "storage/statement.hpp"
+
+#include <boost/json/object.hpp>
 
 #include <string>
 #include <utility>
@@ -138,10 +141,18 @@ std::int64_t database::end_session(const std::string& session_id, const std::str
     ++queued;
   }
   statement(*this, "DELETE FROM tracked WHERE session_id=?").bind(1, session_id).run();
+  std::vector<room_place> places;
+  if (webhooks_) places = room_places(session_id);
   statement(*this, "DELETE FROM room_places WHERE session_id=?").bind(1, session_id).run();
   statement(*this, "UPDATE sessions SET state='ended',ended_ms=?,end_reason=? WHERE session_id=?")
       .bind(1, now_ms).bind(2, reason).bind(3, session_id).run();
   audit("session_closed", session_id, user_id, "", reason, "{\"files_queued\":" + std::to_string(queued) + "}", now_ms);
+  if (webhooks_) {
+    // In the end's own transaction: the events can be neither lost nor invented by a crash.
+    for (const auto& p : places) place_gone(session_id, user_id, p.room_id, p.display_name, user_left_reason(reason), now_ms);
+    boost::json::object fields{{"session_id", session_id}, {"user_id", user_id}, {"reason", reason}};
+    emit_webhook("session_closed", fields, now_ms);
+  }
   return queued;
 }
 
@@ -174,6 +185,7 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
     p.rooms = room_places(p.session_id);
     out.push_back(std::move(p));
   }
+  if (webhooks_) settle_members(now_ms);
   audit("recovery", "", "", "", "",
         "{\"sessions_recovered\":" + std::to_string(out.size()) + ",\"sessions_ended\":" +
             std::to_string(found.size() - out.size()) + ",\"deletions_resumed\":" + std::to_string(deletions_resumed) +

@@ -58,7 +58,9 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request&
   auto sessions = std::make_shared<std::int64_t>(0);
   ask<std::int64_t>(ctx->sys, ctx->deps.directory, [ctx, respond, version, sessions](caf::expected<std::int64_t> n) {
     *sessions = n ? *n : -1;
-    ask<cleanup_stats>(ctx->sys, ctx->deps.reader, [ctx, respond, version, sessions](caf::expected<cleanup_stats> r) {
+    ask<webhook_stats>(ctx->sys, ctx->deps.reader, [ctx, respond, version, sessions](caf::expected<webhook_stats> w) {
+    if (!w) return internal_error(respond, version, w.error());
+    ask<cleanup_stats>(ctx->sys, ctx->deps.reader, [ctx, respond, version, sessions, w = *w](caf::expected<cleanup_stats> r) {
       if (!r) return internal_error(respond, version, r.error());
       std::string out;
       out += "# HELP tether_sessions Live sessions (open or inside their resume window).\n";
@@ -72,6 +74,10 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request&
       out += "# TYPE tether_deletions_total counter\n";
       out += "tether_deletions_total{result=\"done\"} " + std::to_string(r->done_total) + "\n";
       out += "tether_deletions_total{result=\"failed\"} " + std::to_string(r->failed_total) + "\n";
+      out += "# HELP tether_webhooks_pending Webhook events in the outbox waiting for delivery.\n";
+      out += "# TYPE tether_webhooks_pending gauge\ntether_webhooks_pending " + std::to_string(w.pending) + "\n";
+      out += "# HELP tether_webhooks_failed Webhook events given up after webhooks.max_attempts (kept in the outbox).\n";
+      out += "# TYPE tether_webhooks_failed gauge\ntether_webhooks_failed " + std::to_string(w.failed) + "\n";
       append_live_counts(out);
       http_response res{status::ok, version};
       res.set(http::field::content_type, "text/plain; version=0.0.4");
@@ -79,6 +85,7 @@ void get_metrics(const std::shared_ptr<server_context>& ctx, const http_request&
       res.prepare_payload();
       answer(respond, std::move(res));
     }, stats_atom::value);
+    }, wh_stats_atom::value);
   }, count_atom::value);
 }
 
