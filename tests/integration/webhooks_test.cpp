@@ -147,7 +147,7 @@ TEST(Webhooks, AnEventPendingAtAKill9IsDeliveredAfterTheRestart) {
 
 TEST(Webhooks, ASecretIsGeneratedIntoTheDataDir) {
   webhook_receiver receiver;
-  server_process s({"webhooks.url=" + receiver.url()});
+  server_process s({"webhooks.url=" + receiver.url(), "session.resume_window_ms=0"});
   closed_draft(s, s.token("alice"), {});
   auto closed = receiver.wait_event("session_closed", 5s);
   ASSERT_TRUE(closed);

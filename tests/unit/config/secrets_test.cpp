@@ -63,6 +63,25 @@ TEST(Secrets, ConfiguredValuesWinAndAreNotWritten) {
   EXPECT_FALSE(fs::exists(dir.path() / "api_key"));
 }
 
+TEST(Secrets, TheWebhookSecretIsGeneratedOnlyForAUrl) {
+  testing::temp_dir dir;
+  settings off = in_data_dir(dir.path());
+  resolve_secrets(off);
+  EXPECT_TRUE(off.webhooks.secret.empty());
+  EXPECT_FALSE(fs::exists(dir.path() / "webhook_secret"));
+
+  settings on = in_data_dir(dir.path());
+  on.webhooks.url = "http://127.0.0.1:9000/hook";
+  resolve_secrets(on);
+  EXPECT_EQ(on.webhooks.secret.size(), 64u);
+  EXPECT_TRUE(is_lower_hex(on.webhooks.secret));
+  EXPECT_EQ(permissions_of(dir.path() / "webhook_secret"), 0600u);
+
+  settings cli = in_data_dir(dir.path());  // `tetherd token` and the like read it back
+  read_secrets(cli);
+  EXPECT_EQ(cli.webhooks.secret, on.webhooks.secret);
+}
+
 TEST(Secrets, ExistingFilesAreTrimmed) {
   testing::temp_dir dir;
   dir.write("jwt_secret", "  from-file\n");

@@ -49,14 +49,14 @@ TEST(Defaults, NoSourcesGiveTheStructDefaults) {
 TEST(Values, EachTypeParsesFromText) {
   const settings s = with_sets({"server.port=0", "auth.allow_no_exp=yes", "auth.insecure_user_id=1",
                                 "storage.synchronous=full", "cluster.redis_url=redis://localhost:6379",
-                                "webhooks.url=https://example.com/hook", "server.tls_cert=",
+                                "webhooks.url=http://example.com/hook", "server.tls_cert=",
                                 "session.resume_window_ms=0"});
   EXPECT_EQ(s.server.port, 0);
   EXPECT_TRUE(s.auth.allow_no_exp);
   EXPECT_TRUE(s.auth.insecure_user_id);
   EXPECT_EQ(s.storage.synchronous, "full");
   EXPECT_EQ(s.cluster.redis_url, "redis://localhost:6379");
-  EXPECT_EQ(s.webhooks.url, "https://example.com/hook");
+  EXPECT_EQ(s.webhooks.url, "http://example.com/hook");
   EXPECT_EQ(s.session.resume_window_ms, 0);
 }
 
@@ -112,6 +112,8 @@ TEST(Values, BadBooleanAndCheckedText) {
   EXPECT_NE(set_error("server.bind=").find("server.bind: \"\" is not allowed (allowed: a non-empty string)"),
             std::string::npos);
   EXPECT_NE(set_error("webhooks.url=ftp://x").find("webhooks.url: \"ftp://x\" is not allowed"), std::string::npos);
+  // Webhooks go over plain HTTP only: an https receiver is refused rather than sent to in clear.
+  EXPECT_NE(set_error("webhooks.url=https://h/x").find("https:// is not supported"), std::string::npos);
   EXPECT_NE(set_error("cluster.redis_url=localhost:6379").find("cluster.redis_url"), std::string::npos);
 }
 
