@@ -145,6 +145,27 @@ TEST(Webhooks, AnEventPendingAtAKill9IsDeliveredAfterTheRestart) {
   EXPECT_EQ(receiver.delivered("member_added").size(), 1u);  // the restored session's re-join adds nobody
 }
 
+TEST(Webhooks, SigtermStopsSendingAndKeepsTheRows) {
+  webhook_receiver receiver(/*listening=*/false);
+  server_process s(webhook_sets(receiver, {"session.resume_window_ms=0"}));
+  auto d = closed_draft(s, s.token("alice"), {});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto rows = sql_rows(s, "SELECT attempts FROM webhook_outbox WHERE type='session_closed'");
+        return !rows.empty() && rows[0][0] != "0";
+      },
+      5s));
+  EXPECT_EQ(s.terminate(), 0);
+  EXPECT_EQ(sql_rows(s, "SELECT state FROM webhook_outbox WHERE type='session_closed'"),
+            (std::vector<std::vector<std::string>>{{"pending"}}));
+  receiver.start();
+  s.restart();
+  auto closed = receiver.wait_event("session_closed", about("session_id", d.session_id), 5s);
+  ASSERT_TRUE(closed);
+  EXPECT_TRUE(valid_signature(closed->body, closed->signature, secret));
+  EXPECT_TRUE(wait_until([&] { return sql_rows(s, "SELECT COUNT(*) FROM webhook_outbox")[0][0] == "0"; }, 5s));
+}
+
 TEST(Webhooks, ASecretIsGeneratedIntoTheDataDir) {
   webhook_receiver receiver;
   server_process s({"webhooks.url=" + receiver.url(), "session.resume_window_ms=0"});
