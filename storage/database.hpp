@@ -189,6 +189,8 @@ private:
   // the back end was told of the member), then room_vacated when the room has no member left.
   void place_gone(const std::string& session_id, const std::string& user_id, const std::string& room_id,
                   const std::string& display_name, const std::string& reason, std::int64_t now_ms);
+  // A deleted guest's places go (member_removed, reason "inactive"), in the deletion's transaction.
+  void guest_leaves_rooms(const std::string& user_id, std::int64_t now_ms);
   // At recovery: members with no place left (webhooks were off meanwhile, rows deleted by a
   // cascade) get their member_removed.
   void settle_members(std::int64_t now_ms);

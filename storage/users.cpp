@@ -45,6 +45,7 @@ std::vector<std::string> database::delete_inactive_guests(std::int64_t inactive_
     while (s.step()) ids.push_back(s.text(0));
   }
   for (const auto& id : ids) {
+    if (webhooks_) guest_leaves_rooms(id, now_ms);  // before the cascade takes the places silently
     statement(*this, "DELETE FROM users WHERE user_id=?").bind(1, id).run();  // cascades
     statement(*this, "INSERT OR REPLACE INTO deleted_guests(user_id,deleted_ms) VALUES(?,?)").bind(1, id).bind(2, now_ms).run();
     audit("guest_deleted", "", id, "", "inactive", "", now_ms);

@@ -49,8 +49,7 @@ void database::announce_member(const std::string& session_id, const std::string&
   if (!webhooks_) return;
   std::string user_id, display_name;
   {
-    statement s(*this, "SELECT s.user_id,p.display_name FROM room_places p JOIN sessions s ON s.session_id=p.session_id "
-                       "WHERE p.session_id=? AND p.room_id=?");
+    statement s(*this, "SELECT user_id,display_name FROM room_places WHERE session_id=? AND room_id=?");
     s.bind(1, session_id).bind(2, room_id);
     if (!s.step()) return;  // the place went meanwhile (left, ended): it was never a member
     user_id = s.text(0);
@@ -68,8 +67,7 @@ void database::place_gone(const std::string& session_id, const std::string& user
   {
     // Another session of the user still holds a place (allow policy, or the tab that switched in):
     // the user is still a member.
-    statement s(*this, "SELECT 1 FROM room_places p JOIN sessions s ON s.session_id=p.session_id "
-                       "WHERE p.room_id=? AND s.user_id=? LIMIT 1");
+    statement s(*this, "SELECT 1 FROM room_places WHERE room_id=? AND user_id=? LIMIT 1");
     s.bind(1, room_id).bind(2, user_id);
     if (s.step()) return;
   }
@@ -89,11 +87,25 @@ void database::settle_members(std::int64_t now_ms) {
   std::vector<std::pair<std::string, std::string>> orphans;
   {
     statement s(*this, "SELECT m.room_id,m.user_id FROM webhook_members m WHERE NOT EXISTS ("
-                       "SELECT 1 FROM room_places p JOIN sessions s ON s.session_id=p.session_id "
-                       "WHERE p.room_id=m.room_id AND s.user_id=m.user_id)");
+                       "SELECT 1 FROM room_places p WHERE p.room_id=m.room_id AND p.user_id=m.user_id)");
     while (s.step()) orphans.emplace_back(s.text(0), s.text(1));
   }
   for (const auto& [room_id, user_id] : orphans) place_gone("", user_id, room_id, "", "disconnected", now_ms);
+}
+
+void database::guest_leaves_rooms(const std::string& user_id, std::int64_t now_ms) {
+  struct place_row {
+    std::string session_id, room_id, display_name;
+  };
+  std::vector<place_row> places;
+  {
+    statement s(*this, "SELECT session_id,room_id,display_name FROM room_places WHERE user_id=? ORDER BY joined_ms");
+    s.bind(1, user_id);
+    while (s.step()) places.push_back({s.text(0), s.text(1), s.text(2)});
+  }
+  statement(*this, "DELETE FROM room_places WHERE user_id=?").bind(1, user_id).run();
+  // The first place of each room removes the member; the others find it gone already.
+  for (const auto& p : places) place_gone(p.session_id, user_id, p.room_id, p.display_name, "inactive", now_ms);
 }
 
 void database::files_deleted(const std::vector<std::string>& file_ids, std::int64_t now_ms) {

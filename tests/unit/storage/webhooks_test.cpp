@@ -168,6 +168,29 @@ TEST_F(Webhooks, RecoverySettlesMembersWithoutAPlace) {
   EXPECT_EQ(events()[1].at("reason"), "disconnected");
 }
 
+TEST_F(Webhooks, ADeletedGuestLeavesItsRoomsAsInactive) {
+  ASSERT_TRUE(db().create_guest("g_1", "Ada", T0));
+  db().open_session("s1", "g_1", "r1", T0);
+  db().open_session("s2", "g_1", "r2", T0);
+  db().open_session("s3", "bob", "r3", T0);
+  join("s1", "lobby");
+  join("s2", "lobby");  // allow policy: a second place of the same member
+  join("s3", "lobby");
+  join("s1", "den", T0 + 1);
+  EXPECT_EQ(db().delete_inactive_guests(T0 + 1, 10, T0 + 2), strings{"g_1"});
+  EXPECT_EQ(types(), (strings{"member_added", "member_added", "member_added", "member_removed", "member_removed",
+                              "room_vacated"}));
+  auto e = events();
+  EXPECT_EQ(e[3].at("room_id"), "lobby");
+  EXPECT_EQ(e[3].at("reason"), "inactive");
+  EXPECT_EQ(e[4].at("room_id"), "den");
+  EXPECT_EQ(e[5].at("room_id"), "den");
+  // Its sessions then end (the places are gone already): only session_closed each.
+  db().end_session("s1", "inactive", T0 + 3);
+  EXPECT_EQ(types().back(), "session_closed");
+  EXPECT_EQ(types().size(), 7u);
+}
+
 TEST_F(Webhooks, FilesDeletedPerSession) {
   add_file("a", "alice");
   add_file("b", "alice");
