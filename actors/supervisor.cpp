@@ -188,7 +188,7 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                       : msg.source == d.reader.address()    ? "reader"
                       : msg.source == d.cleaner.address()   ? "cleaner"
                       : msg.source == d.directory.address() ? "directory"
-                      : msg.source == self->state.webhooks.address() ? "webhook sender"
+                      : self->state.webhooks && msg.source == self->state.webhooks.address() ? "webhook sender"
                                                             : "room registry";
     auto why = std::string(who) + " actor died: " + to_string(msg.reason);
     auto& hooks = self->state.options.hooks;
