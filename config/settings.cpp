@@ -57,7 +57,7 @@ const std::vector<option>& options() {
   static const std::vector<option> table = {
       text(TETHER_OPTION(server, bind), "Address to listen on: an IP address or a host name.", &non_empty),
       integer(TETHER_OPTION(server, port), 0, 65535, "TCP port; 0 lets the OS pick one (see the \"listening on\" line)."),
-      integer(TETHER_OPTION(server, io_threads), 0, 256, "Threads doing network I/O; 0 means one per core."),
+      integer(TETHER_OPTION(server, io_threads), 0, 256, "Threads doing network I/O; 0 means one per core this process may use (its CPU affinity: taskset, a cpuset). The actor scheduler gets one per usable core too."),
       integer(TETHER_OPTION(server, max_sessions), 1, many, "Open sessions; beyond it new connections wait in a queue."),
       integer(TETHER_OPTION(server, max_queue), 0, many, "Connections that may wait for a place; the next is closed with 4030."),
       text(TETHER_OPTION(server, tls_cert), "PEM certificate chain; set together with tls_key to serve TLS."),

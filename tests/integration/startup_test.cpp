@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <filesystem>
 
 using namespace tether::it;
@@ -128,4 +130,38 @@ TEST(Startup, HostNameBindServes) {
   auto hello = open_session(c, s.token("dave"));
   ASSERT_TRUE(hello);
   EXPECT_EQ(str(*hello, "user_id"), "dave");
+}
+
+// server.io_threads=0 and the actor scheduler follow the cores the process may use (its CPU
+// affinity), not the machine's: a server pinned to one core runs one thread of each.
+TEST(Startup, ThreadsFollowTheCpuAffinity) {
+  cpu_set_t before, one;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &before)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);  // the server inherits it
+  auto restore = [&] { sched_setaffinity(0, sizeof before, &before); };
+  {
+    server_process s;
+    restore();
+    std::string line;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto log = s.log();
+          auto at = log.find("threads: ");
+          if (at == std::string::npos) return false;
+          line = log.substr(at, log.find('\n', at) - at);
+          return true;
+        },
+        5s))
+        << s.log();
+    EXPECT_EQ(line, "threads: 1 I/O, 1 actor scheduler (1 usable cores)");
+  }
+  restore();
+  server_process wide({"server.io_threads=3"});
+  EXPECT_TRUE(wait_until([&] { return wide.log().find("threads: 3 I/O") != std::string::npos; }, 5s)) << wide.log();
 }
