@@ -118,6 +118,18 @@ void coordinator::begin_measure() {
   measure_server_ns_ = other_process_cpu_ns(opts_.server_pid);
 }
 
+// The traffic phase of echo and fanout: measured for --duration, then `drain_s` for what is in flight.
+void coordinator::measure_traffic(run_result& r, const char* phase, double drain_s) {
+  r.measured = phase;
+  begin_measure();
+  const auto end = now_ns() + static_cast<std::int64_t>(opts_.duration_s * 1e9);
+  each([end](worker& w) { w.start_traffic(end); });
+  sleep_s(opts_.duration_s);
+  end_measure(r);
+  each([](worker& w) { w.stop_traffic(); });
+  sleep_s(drain_s);
+}
+
 void coordinator::end_measure(run_result& r) {
   r.measure_s = static_cast<double>(now_ns() - measure_wall_ns_) / 1e9;
   r.cpu_s = static_cast<double>(process_cpu_ns() - measure_cpu_ns_) / 1e9;
@@ -145,14 +157,7 @@ run_result coordinator::run() {
   if (opts_.scenario == scenario_kind::idle) {
     sleep_s(opts_.duration_s);  // hold; losses show in the live counters
   } else if (opts_.scenario == scenario_kind::echo) {
-    r.measured = "echo";
-    begin_measure();
-    const auto end = now_ns() + static_cast<std::int64_t>(opts_.duration_s * 1e9);
-    each([end](worker& w) { w.start_traffic(end); });
-    sleep_s(opts_.duration_s);
-    end_measure(r);
-    each([](worker& w) { w.stop_traffic(); });
-    sleep_s(0.2);  // the last pongs in flight
+    measure_traffic(r, "echo", 0.2);  // then the last pongs in flight
   } else {
     // join and fanout both start by putting everyone in the room at once.
     const auto members = opened();
@@ -169,14 +174,7 @@ run_result coordinator::run() {
     }
     if (opts_.scenario == scenario_kind::join) end_measure(r);
     if (opts_.scenario == scenario_kind::fanout) {
-      r.measured = "publish";
-      begin_measure();
-      const auto end = now_ns() + static_cast<std::int64_t>(opts_.duration_s * 1e9);
-      each([end](worker& w) { w.start_traffic(end); });
-      sleep_s(opts_.duration_s);
-      end_measure(r);
-      each([](worker& w) { w.stop_traffic(); });
-      sleep_s(opts_.drain_s);
+      measure_traffic(r, "publish", opts_.drain_s);
     }
   }
 

@@ -28,6 +28,7 @@ class coordinator {
   double wait_for(const std::function<bool()>& done, double timeout_s) const;
   void begin_measure();
   void end_measure(run_result& r);
+  void measure_traffic(run_result& r, const char* phase, double drain_s);
 
   options opts_;
   std::vector<std::unique_ptr<worker>> workers_;
