@@ -8,19 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-3000} rate=${2:-20} secs=${3:-20}
 ulimit -n "$(ulimit -Hn)"
-dir=$(mktemp -d)
-trap 'kill $server_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-taskset -c 0 build/tetherd --set server.port=0 --set "storage.data_dir=$dir" --set log.level=warn \
-  --set auth.insecure_user_id=true --set limits.max_connections_per_ip=100000 \
-  --set limits.messages_per_second=1000000 --set limits.burst=1000000 \
-  --set rooms.max_participants=100000 --set server.max_sessions=100000 > "$dir/out" 2> "$dir/err" &
-server_pid=$!
-for _ in $(seq 200); do
-  port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$dir/out" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do sleep 0.05; done
+build=build extra_sets=()
+source bench/server.sh
+trap stop_server EXIT
+start_server tetherd
+dir=$server_dir
 echo_run() {
   taskset -c 1 build/tether-loadgen --scenario echo --target "ws://127.0.0.1:$port/ws" --connections 10 \
     --user-prefix echo --duration "$1" --json

@@ -43,38 +43,9 @@ ulimit -n "$(ulimit -Hn)"  # one descriptor per connection, on both sides
 [ -n "$tables_from" ] || : > "$out.jsonl"
 sources=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4  # spread over source addresses, as for big runs
 
-server_pid="" server_dir=""
-stop_server() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  [ -n "$server_dir" ] && rm -rf "$server_dir"
-  server_pid="" server_dir=""
-}
+# start_server / stop_server: one server on core 0, limits lifted (bench/server.sh).
+source "$(dirname "$0")/server.sh"
 trap stop_server EXIT
-
-# Starts SERVER (tetherd or trivial) on core 0; sets server_pid and port.
-start_server() {
-  server_dir=$(mktemp -d)
-  if [ "$1" = tetherd ]; then
-    # Limits meant for the open internet are lifted: one machine plays 1000 users.
-    taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \
-      --set auth.insecure_user_id=true --set limits.max_connections_per_ip=100000 \
-      --set limits.messages_per_second=1000000 --set limits.burst=1000000 \
-      --set rooms.max_participants=100000 --set server.max_sessions=100000 "${extra_sets[@]}" \
-      > "$server_dir/stdout" 2> "$server_dir/stderr" &
-  else
-    taskset -c 0 "$build/trivial-ws-server" --port 0 > "$server_dir/stdout" 2> "$server_dir/stderr" &
-  fi
-  server_pid=$!
-  for _ in $(seq 200); do
-    port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$server_dir/stdout" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "$1 did not start:" >&2; cat "$server_dir/stderr" >&2; exit 1; }
-  if [ "$1" = tetherd ]; then
-    until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do sleep 0.05; done
-  fi
-}
 
 # run SERVER LABEL loadgen-args...: one fresh server, one generator run, one JSON line.
 run() {
