@@ -268,8 +268,13 @@ void became_open(session_self self, bool resumed) {
                                resumed ? st.files.files : std::vector<std::string>{}, st.connect_ref});
   st.connect_ref = nullptr;
   st.last_activity = st.last_app_activity = now(self);
-  st.guest_active_ms = unix_ms();  // opening or resuming counts as a guest's activity
-  report_guest_activity(self, true);
+  // Opening or resuming counts as a guest's activity: storage recorded an open already (admit_user),
+  // a resume it hears of here.
+  st.guest_active_ms = unix_ms();
+  if (resumed)
+    report_guest_activity(self, true);
+  else
+    st.guest_reported_ms = st.guest_active_ms;
   st.missed_pings = 0;
   ++st.heartbeat_gen;
   schedule_heartbeat(self);

@@ -109,7 +109,8 @@ void sweep_guests(supervisor_self self) {
 }
 
 // Sessions restored from before the restart; those of guests the first sweep just deleted end at
-// once (told here rather than through the directory, which may not have them registered yet).
+// once (told here rather than through the directory, which may not have them registered yet; no
+// other session exists before /readyz turns 200).
 void restore_sessions(supervisor_self self, std::vector<persisted_session>& sessions, const string_list& gone) {
   std::unordered_set<std::string> deleted(gone.begin(), gone.end());
   for (auto& p : sessions) {
@@ -119,7 +120,6 @@ void restore_sessions(supervisor_self self, std::vector<persisted_session>& sess
     auto session = spawn_session(self->system(), self->state.deps, std::move(start));
     if (evicted) self->send(session, evict_atom::value);
   }
-  if (!gone.empty()) self->send(self->state.deps.directory, evict_atom::value, gone);
 }
 
 void recover(supervisor_self self, caf::typed_response_promise<bool> rp) {
