@@ -8,5 +8,7 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+// A room or channel that emptied asks its registry whether it may go.
+using vacate_atom = caf::atom_constant<caf::atom("vacate")>;
 
 }  // namespace tether

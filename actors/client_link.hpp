@@ -4,6 +4,7 @@
 #include "actors/session_actor.hpp"
 #include "proto/frame.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -30,6 +31,8 @@ public:
   // Queues a pre-framed frame. A `must` frame past limits.max_outbound_bytes closes the
   // connection (1008, reported like any close) and returns `closed`.
   virtual send_result send(frame f, delivery d = delivery::must) = 0;
+  // Bytes queued and not yet written to the socket (a channel's replay waits while it is high).
+  virtual std::size_t queued_bytes() { return 0; }
   // Queues a WebSocket ping control frame (the server side of the heartbeat).
   virtual void ping() = 0;
   // Sends a close frame after what is queued, then shuts the socket down. Idempotent.

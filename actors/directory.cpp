@@ -26,6 +26,7 @@ struct entry {
 
 struct directory_state {
   storage_actor storage;
+  presence_actor presence;
   cleaner_actor cleaner;
   std::unordered_map<std::string, entry> sessions;          // by session_id
   std::unordered_map<std::string, std::string> by_token;    // resume_token -> session_id
@@ -55,9 +56,11 @@ void publish_counts(const directory_state& st) {
   c.admission_queue = static_cast<std::int64_t>(st.queue.size());
 }
 
-void forget(directory_state& st, const std::string& session_id) {
+void forget(directory_self self, const std::string& session_id) {
+  auto& st = self->state;
   auto it = st.sessions.find(session_id);
   if (it == st.sessions.end()) return;
+  if (st.presence) self->send(st.presence, offline_atom::value, session_id);
   st.by_token.erase(it->second.resume_token);
   st.by_actor.erase(it->second.session.address());
   st.sessions.erase(it);
@@ -94,8 +97,9 @@ void release(directory_self self, const caf::actor_addr& who) {
 }
 
 directory_actor::behavior_type directory_behavior(directory_self self, storage_actor storage, cleaner_actor cleaner,
-                                 std::int64_t max_sessions, std::int64_t max_queue) {
+                                 std::int64_t max_sessions, std::int64_t max_queue, presence_actor presence) {
   self->state.cleaner = std::move(cleaner);
+  self->state.presence = std::move(presence);
   self->state.max_sessions = max_sessions;
   self->state.max_queue = max_queue;
   self->set_default_handler(caf::print_and_drop);
@@ -108,7 +112,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
     auto it = st.by_actor.find(msg.source);
     if (it == st.by_actor.end()) return publish_counts(st);
     auto session_id = it->second;
-    forget(st, session_id);
+    forget(self, session_id);
     admit_waiting(self);
     publish_counts(st);
     // A normal exit without unregistering is a shutdown: the session lives on in SQLite, persisted
@@ -124,8 +128,9 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
   });
   return {
       [=](register_atom, const std::string& sid, const std::string& uid, const std::string& token,
-          const session_actor& session) {
+          const std::string& full_name, const session_actor& session) {
         auto& st = self->state;
+        if (st.presence) self->send(st.presence, online_atom::value, sid, uid, full_name);
         auto it = st.sessions.find(sid);
         if (it != st.sessions.end()) {
           st.by_token.erase(it->second.resume_token);
@@ -147,7 +152,7 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
         if (it == st.sessions.end()) return;
         if (it->second.session.address() == self->current_sender()) {
           self->demonitor(it->second.session.address());
-          forget(st, sid);
+          forget(self, sid);
           admit_waiting(self);
           publish_counts(st);
         }
@@ -222,8 +227,9 @@ directory_actor::behavior_type directory_behavior(directory_self self, storage_a
 }  // namespace
 
 directory_actor spawn_directory(caf::actor_system& sys, storage_actor storage, cleaner_actor cleaner,
-                                std::int64_t max_sessions, std::int64_t max_queue) {
-  return sys.spawn(directory_behavior, std::move(storage), std::move(cleaner), max_sessions, max_queue);
+                                std::int64_t max_sessions, std::int64_t max_queue, presence_actor presence) {
+  return sys.spawn(directory_behavior, std::move(storage), std::move(cleaner), max_sessions, max_queue,
+                   std::move(presence));
 }
 
 }  // namespace tether

@@ -5,6 +5,7 @@
 // than forgotten.
 #include "actors/atoms.hpp"
 #include "actors/cleaner.hpp"
+#include "actors/presence.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/storage.hpp"
 
@@ -21,9 +22,9 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 
 using directory_actor = caf::typed_actor<
-    // session_id, user_id, resume_token, session actor: adds or updates an entry (a new token
-    // replaces the old one, which stops working).
-    caf::reacts_to<register_atom, std::string, std::string, std::string, session_actor>,
+    // session_id, user_id, resume_token, full name, session actor: adds or updates an entry (a new
+    // token replaces the old one, which stops working). Presence hears of the session.
+    caf::reacts_to<register_atom, std::string, std::string, std::string, std::string, session_actor>,
     // session_id: the session has ended (only its own actor may say so).
     caf::reacts_to<unregister_atom, std::string>,
     // resume_token, user_id -> the session actor holding that token for that user, or an invalid
@@ -42,7 +43,8 @@ using directory_actor = caf::typed_actor<
     // Asks every session to persist itself (and every waiting one to go); replies once all did.
     caf::replies_to<shutdown_atom>::with<bool>>;
 
+// `presence` (optional) is told of every session that registers and of its end.
 directory_actor spawn_directory(caf::actor_system& sys, storage_actor storage, cleaner_actor cleaner,
-                                std::int64_t max_sessions, std::int64_t max_queue);
+                                std::int64_t max_sessions, std::int64_t max_queue, presence_actor presence = {});
 
 }  // namespace tether

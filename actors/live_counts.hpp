@@ -17,6 +17,9 @@ struct live_counts {
   std::atomic<std::int64_t> admission_places{0};    // places reserved for sessions being opened
   std::atomic<std::int64_t> admission_queue{0};     // connections waiting for a place
   std::atomic<std::int64_t> ip_entries{0};          // addresses with open connections (per-IP limit)
+  std::atomic<std::int64_t> channels{0};            // channel actors (one per channel in use)
+  std::atomic<std::int64_t> channel_subscriptions{0};  // sessions subscribed, over all channels but online
+  std::atomic<std::int64_t> online_users{0};        // users with a live session (presence)
 };
 
 // The process's counts.

@@ -66,6 +66,25 @@ reader_actor::behavior_type reader_behavior(reader_self self, std::shared_ptr<da
         });
       },
       [=](wh_stats_atom) { return read<webhook_stats>(self, [&](database& d) { return d.webhook_counts(); }); },
+      [=](chat_info_atom, const std::string& chat) {
+        return read<chat_info>(self, [&](database& d) { return d.chat(chat); });
+      },
+      [=](is_member_atom, const std::string& chat, const std::string& user) {
+        return read<bool>(self, [&](database& d) { return d.is_chat_member(chat, user); });
+      },
+      [=](chat_after_atom, const std::string& chat, std::int64_t after, std::int64_t limit) {
+        return read<message_list>(self, [&](database& d) { return message_list{d.messages_after(chat, after, limit)}; });
+      },
+      [=](history_atom, const std::string& chat, std::int64_t before, std::int64_t limit) {
+        return read<history_page>(self, [&](database& d) { return d.history(chat, before, limit); });
+      },
+      [=](stream_last_atom, const std::string& user, const std::string& stream) {
+        return read<std::int64_t>(self, [&](database& d) { return d.last_notification_id(user, stream); });
+      },
+      [=](notes_after_atom, const std::string& user, const std::string& stream, std::int64_t after, std::int64_t limit) {
+        return read<note_list>(self,
+                               [&](database& d) { return note_list{d.notifications_after(user, stream, after, limit)}; });
+      },
   };
 }
 

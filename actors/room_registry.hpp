@@ -9,7 +9,6 @@
 namespace tether {
 
 using occupancy_atom = caf::atom_constant<caf::atom("occupancy")>;
-using vacate_atom = caf::atom_constant<caf::atom("vacate")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;

@@ -15,7 +15,9 @@ namespace {
 session_actor::behavior_type session_behavior(session_self self, session_deps deps, session_start start) {
   self->set_default_handler(caf::print_and_drop);
   self->state.deps = std::move(deps);
-  self->set_down_handler([self](caf::down_msg& msg) { on_room_down(self, msg); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (!on_room_down(self, msg)) on_channel_down(self, msg);
+  });
   start_session(self, std::move(start));
   auto current = [self](link_id from) { return from != 0 && from == self->state.link; };
   return {

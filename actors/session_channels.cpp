@@ -1,51 +1,200 @@
 // The channels part of a session (PROTOCOL.md §7): subscriptions, chat, receipts, typing, history.
-// Not built yet: the codec decodes and validates these messages (a malformed one gets
-// invalid_field), and on_client_message answers a valid one as before, through not_supported_yet:
-// `unknown_type` "<type> is not supported by this server yet", counted as a bad frame (§11), so that
-// clients written against the whole protocol can tell "not here" from "wrong". The handlers below
-// are where the channel part goes. The storage side (chats, messages, reads, notifications) is in
-// storage/chats.cpp and storage/notifications.cpp.
+// The session decides only what is about itself (which channels it is in, the size of what it
+// sends, the chat an endpoint names); whether the user may use a channel is decided by the channel
+// (actors/channel.cpp), and everything goes through the channel registry, so a session's messages
+// reach a channel in the order sent.
 #include "actors/session_state.hpp"
 
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <variant>
+#include <boost/json/serialize.hpp>
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 namespace tether {
 
 namespace {
 
-template <class Message>
-void not_yet(session_self self, const Message& m) {
-  send_error(self, codec::err::unknown_type,
-             std::string(codec::type_name(codec::client_message(m))) + " is not supported by this server yet", m.ref);
+using codec::err;
+
+// Channels one session may be subscribed to at once: each holds a handle to the session. A page
+// needs a handful (a chat or two, notifications, connections, feed, online). Fixed, like rooms.
+constexpr std::size_t max_channels_per_session = 256;
+
+constexpr const char* online_channel = "online";
+
+channel_subscriber subscriber_of(session_self self, std::optional<std::int64_t> since, boost::json::value ref,
+                                 bool quiet) {
+  auto& st = self->state;
+  return channel_subscriber{st.session_id, st.user_id, caf::actor_cast<session_actor>(self), st.out, since,
+                            std::move(ref), quiet};
 }
+
+chat_request request_of(session_self self, const boost::json::value& ref) {
+  auto& st = self->state;
+  return chat_request{st.session_id, st.user_id, st.out, ref};
+}
+
+void remember(session_self self, const std::string& channel, const std::string& key, const caf::actor_addr& by) {
+  auto& subs = self->state.channels.subscribed;
+  auto& e = subs[channel];
+  if (e.channel && e.channel != by) self->demonitor(e.channel);
+  if (by && e.channel != by) self->monitor(by);
+  e.key = key;
+  e.channel = by;
+}
+
+// `endpoint`: the endpoint's own channel; refused, the connection closes with 4003 (§11).
+void subscribe(session_self self, const std::string& channel, std::optional<std::int64_t> since,
+               boost::json::value ref, bool quiet, bool endpoint) {
+  auto& st = self->state;
+  if (channel == online_channel) {
+    self->request(st.deps.presence, caf::infinite, subscribe_atom::value, subscriber_of(self, since, ref, quiet))
+        .then(
+            [self](bool) {
+              if (!ended(self)) remember(self, online_channel, online_channel, caf::actor_addr{});
+            },
+            [self, ref](caf::error&) { send_error(self, err::internal, "could not subscribe; try again", ref); });
+    return;
+  }
+  auto key = channel_key_for(channel, st.user_id);
+  self->request(st.deps.channels, caf::infinite, subscribe_atom::value, key, subscriber_of(self, since, ref, quiet))
+      .then(
+          [self, channel, key, endpoint](subscribe_result& r) {
+            if (ended(self)) {
+              if (r.ok) self->send(self->state.deps.channels, unsubscribe_atom::value, key,
+                                   unsubscribe_request{self->state.session_id, false, nullptr, nullptr, channel});
+              return;
+            }
+            if (r.ok) return remember(self, channel, key, r.channel.address());
+            if (endpoint) end_session(self, "closed", 4003, "forbidden");
+          },
+          [self, ref](caf::error& e) {
+            spdlog::error("session {}: subscribing failed: {}", self->state.session_id, to_string(e));
+            send_error(self, err::internal, "could not subscribe; try again", ref);
+          });
+}
+
+// The chat a message is about: its chat_id, else the endpoint's. Empty (and answered): none.
+std::string chat_of(session_self self, const std::string& chat_id, const boost::json::value& ref) {
+  if (!chat_id.empty()) return chat_id;
+  if (!self->state.channels.endpoint_chat.empty()) return self->state.channels.endpoint_chat;
+  send_error(self, err::invalid_field, "chat_id is required (except on /ws/messages/{chat_id})", ref);
+  return {};
+}
+
+std::string chat_key(const std::string& chat) { return "messages/" + chat; }
 
 }  // namespace
 
-std::optional<codec::decode_error> not_supported_yet(const codec::client_message& m) {
-  bool channel = std::visit(
-      [](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        return std::is_same_v<T, codec::subscribe_msg> || std::is_same_v<T, codec::unsubscribe_msg> ||
-               std::is_same_v<T, codec::chat_message_msg> || std::is_same_v<T, codec::message_read_msg> ||
-               std::is_same_v<T, codec::typing_msg> || std::is_same_v<T, codec::history_msg>;
-      },
-      m);
-  if (!channel) return std::nullopt;
-  codec::decode_error e;
-  e.code = codec::err::unknown_type;
-  e.message = std::string(codec::type_name(m)) + " is not supported by this server yet";
-  e.ref = codec::ref_of(m);
-  return e;
+void on_message(session_self self, const codec::subscribe_msg& m) {
+  auto& st = self->state;
+  if (!st.channels.subscribed.count(m.channel) && st.channels.subscribed.size() >= max_channels_per_session) {
+    send_error(self, err::capacity, "a session may be subscribed to at most 256 channels", m.ref);
+    return;
+  }
+  subscribe(self, m.channel, m.since_id, m.ref, false, false);
 }
 
-void on_message(session_self self, const codec::subscribe_msg& m) { not_yet(self, m); }
-void on_message(session_self self, const codec::unsubscribe_msg& m) { not_yet(self, m); }
-void on_message(session_self self, const codec::chat_message_msg& m) { not_yet(self, m); }
-void on_message(session_self self, const codec::message_read_msg& m) { not_yet(self, m); }
-void on_message(session_self self, const codec::typing_msg& m) { not_yet(self, m); }
-void on_message(session_self self, const codec::history_msg& m) { not_yet(self, m); }
+void on_message(session_self self, const codec::unsubscribe_msg& m) {
+  auto& st = self->state;
+  auto it = st.channels.subscribed.find(m.channel);
+  if (it == st.channels.subscribed.end()) {
+    send_error(self, err::not_found, "not subscribed to " + m.channel, m.ref);
+    return;
+  }
+  auto key = it->second.key;
+  if (it->second.channel) self->demonitor(it->second.channel);
+  st.channels.subscribed.erase(it);
+  unsubscribe_request r{st.session_id, true, st.out, m.ref, m.channel};
+  if (m.channel == online_channel)
+    self->send(st.deps.presence, unsubscribe_atom::value, std::move(r));
+  else
+    self->send(st.deps.channels, unsubscribe_atom::value, key, std::move(r));
+}
+
+void on_message(session_self self, const codec::chat_message_msg& m) {
+  auto chat = chat_of(self, m.chat_id, m.ref);
+  if (chat.empty()) return;
+  auto limit = cfg(self).chat.max_content_bytes;
+  if (static_cast<std::int64_t>(m.content.size()) > limit) {
+    send_error(self, err::too_large,
+               "content is " + std::to_string(m.content.size()) + " bytes; at most " + std::to_string(limit) + " (chat.max_content_bytes)",
+               m.ref);
+    return;
+  }
+  chat_post p{request_of(self, m.ref), m.content, m.attachment.is_null() ? std::string() : boost::json::serialize(m.attachment),
+              m.client_msg_id.value_or("")};
+  self->send(self->state.deps.channels, post_atom::value, chat_key(chat), std::move(p));
+}
+
+void on_message(session_self self, const codec::message_read_msg& m) {
+  auto chat = chat_of(self, m.chat_id, m.ref);
+  if (chat.empty()) return;
+  self->send(self->state.deps.channels, mark_read_atom::value, chat_key(chat), chat_read{request_of(self, m.ref), m.message_id});
+}
+
+void on_message(session_self self, const codec::typing_msg& m) {
+  auto chat = chat_of(self, m.chat_id, m.ref);
+  if (chat.empty()) return;
+  self->send(self->state.deps.channels, typing_atom::value, chat_key(chat), chat_typing{request_of(self, m.ref), m.is_typing});
+}
+
+void on_message(session_self self, const codec::history_msg& m) {
+  auto chat = chat_of(self, m.chat_id, m.ref);
+  if (chat.empty()) return;
+  self->send(self->state.deps.channels, history_atom::value, chat_key(chat),
+             chat_history{request_of(self, m.ref), m.before_id.value_or(0), m.limit});
+}
+
+void subscribe_endpoint(session_self self) {
+  auto& ch = self->state.channels;
+  if (ch.endpoint_channel.empty()) return;
+  subscribe(self, ch.endpoint_channel, ch.endpoint_since, nullptr, false, true);
+}
+
+void lag_channels(session_self self) {
+  auto& st = self->state;
+  for (auto& [channel, e] : st.channels.subscribed)
+    if (channel != online_channel) self->send(st.deps.channels, lag_atom::value, e.key, st.session_id);
+}
+
+void catch_up_channels(session_self self) {
+  auto& st = self->state;
+  for (auto& [channel, e] : st.channels.subscribed) {
+    if (channel == online_channel)
+      // What changed while it had no connection is not replayed: the current list instead.
+      self->request(st.deps.presence, caf::infinite, subscribe_atom::value, subscriber_of(self, std::nullopt, nullptr, true))
+          .then([](bool) {}, [](caf::error&) {});
+    else
+      self->send(st.deps.channels, catch_up_atom::value, e.key, st.session_id);
+  }
+}
+
+void leave_all_channels(session_self self) {
+  auto& st = self->state;
+  for (auto& [channel, e] : st.channels.subscribed) {
+    if (e.channel) self->demonitor(e.channel);
+    unsubscribe_request r{st.session_id, false, nullptr, nullptr, channel};
+    if (channel == online_channel)
+      self->send(st.deps.presence, unsubscribe_atom::value, std::move(r));
+    else
+      self->send(st.deps.channels, unsubscribe_atom::value, e.key, std::move(r));
+  }
+  st.channels.subscribed.clear();
+}
+
+bool on_channel_down(session_self self, const caf::down_msg& msg) {
+  auto& subs = self->state.channels.subscribed;
+  for (auto& [channel, e] : subs) {
+    if (!e.channel || e.channel != msg.source) continue;
+    e.channel = caf::actor_addr{};
+    if (!ended(self)) {
+      spdlog::warn("session {}: channel {} went away ({}); subscribing again", self->state.session_id, channel,
+                   to_string(msg.reason));
+      subscribe(self, channel, std::nullopt, nullptr, true, false);
+    }
+    return true;
+  }
+  return false;
+}
 
 }  // namespace tether

@@ -79,6 +79,7 @@ void detach(session_self self) {
   }
   st.state = phase::detached;
   ++st.heartbeat_gen;  // stops the heartbeat chain
+  lag_channels(self);
   report_guest_activity(self, true);
   self->request(st.deps.storage, caf::infinite, detach_atom::value, st.session_id, st.detach_reason)
       .then([](bool) {}, [self](caf::error& e) {
@@ -232,6 +233,7 @@ void end_session(session_self self, const std::string& reason, std::uint16_t clo
   st.state = phase::ending;
   let_go_of_link(st, close_code ? close_code : 1000, close_text);
   leave_all_rooms(self, reason);
+  leave_all_channels(self);
   if (!had_session) {
     self->quit();
     return;
@@ -258,7 +260,7 @@ void became_open(session_self self, bool resumed) {
   auto& st = self->state;
   if (ended(self)) return;
   st.state = phase::open;
-  self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
+  self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token, st.user_name,
              caf::actor_cast<session_actor>(self));
   if (st.link_closed_while_opening) {
     on_link_closed(self, 1006, st.closed_by_server);
@@ -267,6 +269,7 @@ void became_open(session_self self, bool resumed) {
   reply(self, codec::connected{st.session_id, st.user_id, st.resume_token, cfg(self).heartbeat.interval_ms, resumed,
                                resumed ? st.files.files : std::vector<std::string>{}, st.connect_ref});
   st.connect_ref = nullptr;
+  if (!resumed) subscribe_endpoint(self);
   st.last_activity = st.last_app_activity = now(self);
   // Opening or resuming counts as a guest's activity: storage recorded an open already (admit_user),
   // a resume it hears of here.
@@ -350,6 +353,7 @@ void on_open_message(session_self self, codec::client_message& m) {
           // §4: its rooms (and channels) end at once, reason `left`; the close then ends the session.
           st.leaving = true;
           leave_all_rooms(self, "left");
+          leave_all_channels(self);
           reply(self, codec::ack_before_disconnect{msg.ref});
         } else {
           on_message(self, msg);  // a feature part (session_files.cpp, ...)
@@ -363,7 +367,6 @@ void on_open_message(session_self self, codec::client_message& m) {
 void on_client_message(session_self self, codec::client_message& m) {
   auto& st = self->state;
   if (no_link(st)) return;
-  if (auto unsupported = not_supported_yet(m)) return on_decode_error(self, *unsupported);
   st.missed_pings = 0;
   st.last_activity = now(self);
   bool is_ping = std::holds_alternative<codec::ping_msg>(m);
@@ -459,6 +462,10 @@ void start_session(session_self self, session_start start) {
     st.out->bind(start.link);
     st.link = start.link->id();
   }
+  st.channels.endpoint_channel = std::move(start.endpoint_channel);
+  st.channels.endpoint_since = start.endpoint_since;
+  if (auto k = parse_channel_key(st.channels.endpoint_channel); k.what == channel_key::kind::chat)
+    st.channels.endpoint_chat = k.chat_id;
   if (start.restored) {
     // Waiting for a resume since before a restart: the window counts from now.
     st.session_id = start.restored->session_id;
@@ -469,7 +476,7 @@ void start_session(session_self self, session_start start) {
     st.detach_reason = start.restored->pending_reason.empty() ? "closed" : start.restored->pending_reason;
     st.window_ms = start.restored->window_ms;
     st.state = phase::open;  // so that detach() applies the window
-    self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token,
+    self->send(st.deps.directory, register_atom::value, st.session_id, st.user_id, st.resume_token, st.user_name,
                caf::actor_cast<session_actor>(self));
     detach(self);
     rejoin_places(self, start.restored->rooms);

@@ -90,6 +90,8 @@ caf::result<bool> on_attach(session_self self, attach_request& req) {
   // A resume that arrives while the old socket is still open closes the old one (§11); what that
   // socket still says is ignored from here on (it carries the old link id).
   if (auto old = st.out->link()) old->close(4009, "replaced by a newer session");
+  // Nothing from its channels reaches the new connection before `connected`: they replay after it.
+  if (st.state == phase::open) lag_channels(self);
   st.out->bind(req.link);
   st.link = req.link->id();
   st.state = phase::binding;
@@ -132,6 +134,7 @@ caf::result<bool> on_attach(session_self self, attach_request& req) {
             auto l = s.out->link();
             became_open(self, true);
             refresh_rooms(self);
+            catch_up_channels(self);
             if (l) l->rebind(me(self));
           },
           [self, rp](caf::error& e) mutable {

@@ -7,7 +7,7 @@
 //   session_resume.cpp     a resume: the new connection's actor hands its link to the session
 //   session_files.cpp      the abandoned-upload feature: register, file_uploaded/removed, submit
 //   session_rooms.cpp      rooms: join, leave, publish, the room list
-//   session_channels.cpp   channels: subscribe, chat, history (not built yet: see there)
+//   session_channels.cpp   channels: subscribe, chat, receipts, typing, history
 // Rooms and channels add a part of their own (state struct below, handlers, an on_end hook).
 #include "actors/outbox.hpp"
 #include "actors/room.hpp"
@@ -53,6 +53,19 @@ struct rooms_part {
   bool watching = false;
 };
 
+// The channels part: the channels the session is subscribed to (by wire name), each with its
+// registry key and the actor serving it (monitored: one that dies is subscribed to again).
+struct subscription_entry {
+  std::string key;
+  caf::actor_addr channel;
+};
+struct channels_part {
+  std::unordered_map<std::string, subscription_entry> subscribed;
+  std::string endpoint_channel;  // see session_start
+  std::optional<std::int64_t> endpoint_since;
+  std::string endpoint_chat;  // the chat of /ws/messages/{chat}: message, typing, ... may omit chat_id
+};
+
 struct session_state {
   session_deps deps;
   std::shared_ptr<outbox> out = std::make_shared<outbox>();
@@ -89,6 +102,7 @@ struct session_state {
 
   files_part files;
   rooms_part rooms;
+  channels_part channels;
 
   static inline const char* name = "session";
 };
@@ -181,15 +195,22 @@ void on_message(session_self self, const codec::post_submitted_msg& m);
 
 // ---- channels (session_channels.cpp) ----
 
-// Channel messages are decoded and validated by the codec but not served yet: the error they get
-// (unknown_type, "not supported by this server yet"), or nullopt for any other message.
-std::optional<codec::decode_error> not_supported_yet(const codec::client_message& m);
-// The channel part's handlers (not reached while not_supported_yet answers for them).
 void on_message(session_self self, const codec::subscribe_msg& m);
 void on_message(session_self self, const codec::unsubscribe_msg& m);
 void on_message(session_self self, const codec::chat_message_msg& m);
 void on_message(session_self self, const codec::message_read_msg& m);
 void on_message(session_self self, const codec::typing_msg& m);
 void on_message(session_self self, const codec::history_msg& m);
+// Right after `connected` of a fresh session: the endpoint's channel (a refused chat endpoint
+// closes with 4003).
+void subscribe_endpoint(session_self self);
+// The connection dropped (the window runs) / a resume bound a new one: the channels stop sending,
+// then replay what it missed (and presence is sent again).
+void lag_channels(session_self self);
+void catch_up_channels(session_self self);
+// The session ended, or left (before_disconnect): out of every channel.
+void leave_all_channels(session_self self);
+// A monitored actor went down: true when it served one of the session's channels.
+bool on_channel_down(session_self self, const caf::down_msg& msg);
 
 }  // namespace tether

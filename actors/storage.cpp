@@ -152,6 +152,27 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
       [=](unplace_atom, const std::string& sid, const std::string& room) {
         return batched<bool>(self, [&](database& d, std::int64_t now) { return d.unplace(sid, room, now); });
       },
+      [=](chat_post_atom, const std::string& chat, const std::string& sender, const std::string& client_msg_id,
+          const std::string& content, const std::string& attachment) {
+        return batched<append_result>(self, [&](database& d, std::int64_t now) {
+          return d.append_message(chat, sender, client_msg_id, content, attachment, now);
+        });
+      },
+      [=](chat_read_atom, const std::string& chat, std::int64_t message_id, const std::string& reader) {
+        return batched<read_receipt>(self,
+                                     [&](database& d, std::int64_t now) { return d.mark_read(chat, message_id, reader, now); });
+      },
+      [=](chat_new_atom, const std::string& chat, const string_list& members) {
+        return batched<bool>(self, [&](database& d, std::int64_t now) { return d.create_chat(chat, members, now); });
+      },
+      [=](notes_atom, const note_list& in) {
+        return batched<note_list>(self, [&](database& d, std::int64_t now) {
+          note_list out;
+          out.notes.reserve(in.notes.size());
+          for (const auto& n : in.notes) out.notes.push_back(d.store_notification(n.user_id, n.stream, n.payload, now));
+          return out;
+        });
+      },
       [=](announce_atom, const std::string& sid, const std::string& room) {
         return batched<bool>(self, [&](database& d, std::int64_t now) {
           d.announce_member(sid, room, now);

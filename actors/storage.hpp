@@ -4,6 +4,7 @@
 // committed (the durability rule: an `ack` follows the commit). It answers no plain reads: those
 // go to the reader actor (actors/reader.hpp), which sees committed rows only.
 #include "actors/atoms.hpp"
+#include "actors/record_messages.hpp"
 #include "storage/records.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -45,6 +46,10 @@ using guest_sweep_atom = caf::atom_constant<caf::atom("gsweep")>;
 using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using wh_report_atom = caf::atom_constant<caf::atom("wh_report")>;
 using webhooks_atom = caf::atom_constant<caf::atom("webhooks")>;
+using chat_post_atom = caf::atom_constant<caf::atom("chat_post")>;
+using chat_read_atom = caf::atom_constant<caf::atom("chat_read")>;
+using chat_new_atom = caf::atom_constant<caf::atom("chat_new")>;
+using notes_atom = caf::atom_constant<caf::atom("notes")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -103,6 +108,15 @@ using storage_actor = caf::typed_actor<
     caf::reacts_to<touch_atom, std::string, std::int64_t>,
     // inactive before unix ms, at most n -> the guests deleted (their own transaction)
     caf::replies_to<guest_sweep_atom, std::int64_t, std::int64_t>::with<string_list>,
+    // Chats (a chat's channel actor, the only one appending to it): chat_id, sender, client_msg_id,
+    // content, attachment (JSON text) -> the stored message (or the earlier one of that client_msg_id)
+    caf::replies_to<chat_post_atom, std::string, std::string, std::string, std::string, std::string>::with<append_result>,
+    // chat_id, message_id, reader -> the receipt (found = false: no such message)
+    caf::replies_to<chat_read_atom, std::string, std::int64_t, std::string>::with<read_receipt>,
+    // chat_id, members -> false when the chat exists already
+    caf::replies_to<chat_new_atom, std::string, string_list>::with<bool>,
+    // notifications to keep (user, stream, payload) -> the same, stored, with their ids
+    caf::replies_to<notes_atom, note_list>::with<note_list>,
     // commits what is pending, then replies (used at shutdown and by tests)
     caf::replies_to<sync_atom>::with<bool>,
     // event, details: an audit record of the server itself (server_stopped), no session or file
@@ -122,3 +136,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::deletion_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::track_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::ext_file_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::webhook_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::append_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tether::read_receipt)

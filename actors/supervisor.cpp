@@ -166,10 +166,12 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                                   o.detached_io);
   st.deps.reader = spawn_reader(self->system(), o.reader_db, o.detached_io);
   st.deps.cleaner = spawn_cleaner(self->system(), st.deps.storage, st.deps.reader, o.blobs, o.detached_io);
+  st.deps.presence = spawn_presence(self->system());
   st.deps.directory =
       spawn_directory(self->system(), st.deps.storage, st.deps.cleaner, o.cfg->server.max_sessions,
-                      o.cfg->server.max_queue);
+                      o.cfg->server.max_queue, st.deps.presence);
   st.deps.rooms = spawn_room_registry(self->system(), rooms_config(*o.cfg));
+  st.deps.channels = spawn_channel_registry(self->system(), channels_config(*o.cfg, st.deps.storage, st.deps.reader));
   if (o.webhooks) {
     st.webhooks = spawn_webhook_sender(self->system(), st.deps.storage, st.deps.reader, o.webhooks,
                                        webhook_sender_config{o.cfg->webhooks.secret, o.cfg->webhooks.max_in_flight});
@@ -181,6 +183,8 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
   self->monitor(st.deps.cleaner);
   self->monitor(st.deps.directory);
   self->monitor(st.deps.rooms);
+  self->monitor(st.deps.channels);
+  self->monitor(st.deps.presence);
   self->set_down_handler([self](const caf::down_msg& msg) {
     if (self->state.shutting_down) return;
     auto& d = self->state.deps;
@@ -189,11 +193,16 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_self self, superv
                       : msg.source == d.cleaner.address()   ? "cleaner"
                       : msg.source == d.directory.address() ? "directory"
                       : self->state.webhooks && msg.source == self->state.webhooks.address() ? "webhook sender"
+                      : msg.source == d.channels.address() ? "channel registry"
+                      : msg.source == d.presence.address() ? "presence"
                                                             : "room registry";
     auto why = std::string(who) + " actor died: " + to_string(msg.reason);
     auto& hooks = self->state.options.hooks;
-    if (msg.source == d.rooms.address() && hooks.on_give_up) {
-      // Rooms hold nothing durable: the sessions are, so a clean shutdown loses nothing.
+    bool volatile_state = msg.source == d.rooms.address() || msg.source == d.channels.address() ||
+                          msg.source == d.presence.address();
+    if (volatile_state && hooks.on_give_up) {
+      // Rooms, channels and presence hold nothing durable: the sessions and the messages are, so a
+      // clean shutdown loses nothing.
       spdlog::critical("{}; shutting down", why);
       hooks.on_give_up(why);
       return;

@@ -251,6 +251,8 @@ int serve(settings s) {
   caf::anon_send_exit(ctx->supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.rooms, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.channels, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ctx->deps.presence, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.cleaner, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.storage, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ctx->deps.reader, caf::exit_reason::user_shutdown);

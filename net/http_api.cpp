@@ -3,6 +3,7 @@
 #include "net/api/admin.hpp"
 #include "net/api/files.hpp"
 #include "net/api/guests.hpp"
+#include "net/api/notify.hpp"
 #include "net/api/health.hpp"
 #include "net/api/pages.hpp"
 #include "net/api/whoami.hpp"
@@ -50,6 +51,10 @@ const route routes[] = {
     {"/api/whoami", false, get, nullptr, false, get_whoami},
     {"/api/guests", false, {verb::post}, "use POST", false, create_guest},
     {"/api/files/register", false, {verb::post}, "use POST", true, register_external_file},
+    {"/api/chats", false, {verb::post}, "use POST", true, create_chat},
+    {notify_prefix, true, {verb::post}, "use POST", true, notify_route},
+    {"/api/publish", false, {verb::post}, "use POST", true, publish_event},
+    {users_prefix, true, {verb::post}, "use POST", true, notify_user},
     {user_files_prefix, true, any, nullptr, false, user_file_route},
     {"/demo/", true, page, nullptr, false, get_demo_page},
 };

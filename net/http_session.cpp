@@ -38,7 +38,25 @@ constexpr std::size_t upload_chunk = 64 * 1024;
 constexpr auto drain_timeout = std::chrono::seconds(2);
 constexpr std::uint64_t max_drain_bytes = 16 * 1024 * 1024;
 
-bool is_websocket_path(const std::string& path) { return path == "/ws" || path == "/ws/file-cleanup"; }
+// The WebSocket endpoints (PROTOCOL.md §2): "" for the plain ones, the channel an endpoint
+// subscribes to for the others, nullopt for a path that is none (404).
+std::optional<std::string> endpoint_channel(const std::string& path) {
+  if (path == "/ws" || path == "/ws/file-cleanup") return std::string();
+  for (const char* c : {"notifications", "connections", "feed", "online"})
+    if (path == std::string("/ws/") + c) return std::string(c);
+  static const std::string chat_prefix = "/ws/messages/";
+  if (path.compare(0, chat_prefix.size(), chat_prefix) == 0) {
+    auto chat = path.substr(chat_prefix.size());
+    if (codec::valid_chat_id(chat)) return "messages/" + chat;
+  }
+  return std::nullopt;
+}
+
+// ?since_id=N: a non-negative integer.
+std::optional<std::int64_t> parse_since(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(text);
+}
 
 template <class Stream>
 Stream make_stream(net::ip::tcp::socket socket, server_context& ctx) {
@@ -166,7 +184,7 @@ void http_session<Stream>::on_read_body(beast::error_code ec) {
   }
   auto req = body_parser_->release();
   if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
-  if (is_websocket_path(path_of(req.target())))
+  if (endpoint_channel(path_of(req.target())))
     return respond(http::message_generator(
         error_response(req.version(), http::status::upgrade_required, "invalid_field", "WebSocket endpoint: upgrade")));
   handle_api(ctx_, std::move(req), remote_ip_, [self = this->shared_from_this()](http::message_generator msg) {
@@ -367,7 +385,8 @@ void http_session<Stream>::upgrade(http_request req) {
   auto refuse = [&](http::status s, const char* code, const std::string& message) {
     refuse_upgrade(version, s, code, message);
   };
-  if (!is_websocket_path(path_of(req.target()))) return refuse(http::status::not_found, "not_found", "no such endpoint");
+  auto endpoint = endpoint_channel(path_of(req.target()));
+  if (!endpoint) return refuse(http::status::not_found, "not_found", "no such endpoint");
   if (!ctx_->ready || ctx_->stopping)
     return refuse(http::status::service_unavailable, "capacity", "the server is starting or stopping");
 
@@ -382,6 +401,12 @@ void http_session<Stream>::upgrade(http_request req) {
     start.user = jwt::claims{*uid, std::nullopt, "", false};
   }
   start.resume_token = query_param(req.target(), "resume").value_or("");
+  start.endpoint_channel = *endpoint;
+  if (auto since = query_param(req.target(), "since_id")) {
+    start.endpoint_since = parse_since(*since);
+    if (!start.endpoint_since)
+      return refuse(http::status::bad_request, "invalid_field", "since_id must be a non-negative integer");
+  }
   if (start.user && start.user->guest) {
     // A deleted guest's token is refused from then on (§11): one read, on the reader's connection,
     // answered on this connection's strand. If the read fails, the session's own check at open
@@ -392,11 +417,30 @@ void http_session<Stream>::upgrade(http_request req) {
     ask<bool>(ctx_->sys, stream_.get_executor(), ctx_->deps.reader, [self, held, version](caf::expected<bool> gone) {
       if (gone && *gone)
         return self->refuse_upgrade(version, http::status::unauthorized, "unauthorized", "this guest no longer exists");
-      self->accept_upgrade(std::move(held->first), std::move(held->second));
+      self->check_membership(std::move(held->first), std::move(held->second));
     }, guest_gone_atom::value, user_id);
     return;
   }
-  accept_upgrade(std::move(req), std::move(start));
+  check_membership(std::move(req), std::move(start));
+}
+
+template <class Stream>
+void http_session<Stream>::check_membership(http_request req, session_start start) {
+  auto key = parse_channel_key(start.endpoint_channel);
+  if (!start.user || key.what != channel_key::kind::chat) return accept_upgrade(std::move(req), std::move(start));
+  // §11: a non-member whose token came with the upgrade is refused here (one committed read);
+  // with a token sent by message, the channel refuses the subscription and the session closes 4003.
+  auto version = req.version();
+  auto self = this->shared_from_this();
+  auto held = std::make_shared<std::pair<http_request, session_start>>(std::move(req), std::move(start));
+  auto user_id = held->second.user->sub;
+  ask<bool>(ctx_->sys, stream_.get_executor(), ctx_->deps.reader, [self, held, version](caf::expected<bool> member) {
+    if (!member)
+      return self->refuse_upgrade(version, http::status::internal_server_error, "internal", "could not check the chat");
+    if (!*member)
+      return self->refuse_upgrade(version, http::status::forbidden, "forbidden", "not a member of this chat");
+    self->accept_upgrade(std::move(held->first), std::move(held->second));
+  }, is_member_atom::value, key.chat_id, user_id);
 }
 
 template <class Stream>

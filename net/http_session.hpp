@@ -44,6 +44,8 @@ private:
   void finish_upload();
   void upload_failed(boost::beast::http::status status, const char* code, std::string message);
   void upgrade(http_request req);
+  // A chat endpoint with a token: the user must be a member (403 otherwise), then accept_upgrade.
+  void check_membership(http_request req, session_start start);
   // The upgrade once its token is known to be good: the handshake, then the WebSocket.
   void accept_upgrade(http_request req, session_start start);
   void refuse_upgrade(unsigned version, boost::beast::http::status s, const char* code, const std::string& message);

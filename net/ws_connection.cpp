@@ -225,6 +225,12 @@ send_result ws_connection<Stream>::send(frame f, delivery d) {
 }
 
 template <class Stream>
+std::size_t ws_connection<Stream>::queued_bytes() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_bytes_;
+}
+
+template <class Stream>
 void ws_connection<Stream>::ping() { enqueue(ping_frame(), limit::none); }
 
 template <class Stream>

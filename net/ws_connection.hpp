@@ -40,6 +40,7 @@ public:
 
   link_id id() const override { return id_; }
   send_result send(frame f, delivery d) override;
+  std::size_t queued_bytes() override;
   void ping() override;
   void close(std::uint16_t code, const std::string& reason) override;
   void hold() override;

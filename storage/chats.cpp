@@ -59,6 +59,21 @@ bool database::is_chat_member(const std::string& chat_id, const std::string& use
   return s.step();
 }
 
+chat_info database::chat(const std::string& chat_id) {
+  chat_info info;
+  {
+    statement s(*this, "SELECT last_message_id FROM chats WHERE chat_id=?");
+    s.bind(1, chat_id);
+    if (s.step()) {
+      info.exists = true;
+      info.last_id = s.integer(0);
+    }
+  }
+  if (dm_members(chat_id)) info.exists = true;
+  if (info.exists) info.members = chat_members(chat_id);
+  return info;
+}
+
 std::vector<std::string> database::chat_members(const std::string& chat_id) {
   if (auto dm = dm_members(chat_id)) return {dm->first, dm->second};
   std::vector<std::string> out;

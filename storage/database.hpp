@@ -113,6 +113,7 @@ public:
   // False when the chat exists (its members are left as they are).
   bool create_chat(const std::string& chat_id, const std::vector<std::string>& members, std::int64_t now_ms);
   bool is_chat_member(const std::string& chat_id, const std::string& user_id);
+  chat_info chat(const std::string& chat_id);
   std::vector<std::string> chat_members(const std::string& chat_id);
   // Stores a message with the chat's next id (a dm chat is made on its first). A client_msg_id the
   // sender already used in this chat returns that message, marked duplicate, and stores nothing.
@@ -130,6 +131,8 @@ public:
   // Notifications (notifications.cpp): stream is "notifications" or "connections".
   stored_notification store_notification(const std::string& user_id, const std::string& stream,
                                          const std::string& payload, std::int64_t now_ms);
+  // The user's last id on that stream (0: none).
+  std::int64_t last_notification_id(const std::string& user_id, const std::string& stream);
   std::vector<stored_notification> notifications_after(const std::string& user_id, const std::string& stream,
                                                        std::int64_t after_id, std::int64_t limit);
 

@@ -28,6 +28,13 @@ stored_notification database::store_notification(const std::string& user_id, con
   return n;
 }
 
+std::int64_t database::last_notification_id(const std::string& user_id, const std::string& stream) {
+  statement s(*this, "SELECT COALESCE(MAX(id),0) FROM notifications WHERE user_id=? AND stream=?");
+  s.bind(1, user_id).bind(2, stream);
+  s.step();
+  return s.integer(0);
+}
+
 std::vector<stored_notification> database::notifications_after(const std::string& user_id, const std::string& stream,
                                                                 std::int64_t after_id, std::int64_t limit) {
   std::vector<stored_notification> out;

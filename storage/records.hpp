@@ -117,6 +117,19 @@ struct read_receipt {
   std::int64_t read_ms = 0;
 };
 
+// What a chat's channel needs to know of it: whether it exists (a dm:{a}:{b} chat always does),
+// its members, and its last message id.
+struct chat_info {
+  bool exists = false;
+  std::vector<std::string> members;
+  std::int64_t last_id = 0;
+};
+
+// Several stored messages (a replay page).
+struct message_list {
+  std::vector<chat_message> messages;
+};
+
 // A notification or connection event kept for a user (notifications), replayable by id.
 struct stored_notification {
   std::int64_t id = 0;
@@ -124,6 +137,11 @@ struct stored_notification {
   std::string stream;   // notifications | connections
   std::string payload;  // the JSON object sent, without its id
   std::int64_t created_ms = 0;
+};
+
+// Several notifications: to store (id and created_ms unset), or stored / replayed.
+struct note_list {
+  std::vector<stored_notification> notes;
 };
 
 // Retry policy of the deletion queue: cleanup.max_attempts, retry_base_ms and retry_max_ms (these

@@ -23,6 +23,8 @@ void append_live_counts(std::string& out) {
       {"rate_limiters", c.rate_limiters.load()},       {"directory_sessions", c.directory_sessions.load()},
       {"resume_tokens", c.resume_tokens.load()},       {"admission_places", c.admission_places.load()},
       {"admission_queue", c.admission_queue.load()},   {"ip_entries", c.ip_entries.load()},
+      {"channels", c.channels.load()},                 {"channel_subscriptions", c.channel_subscriptions.load()},
+      {"online_users", c.online_users.load()},
   };
   out += "# HELP tether_live_objects Per-session objects alive, by kind (zero when nobody is connected).\n";
   out += "# TYPE tether_live_objects gauge\n";

@@ -222,6 +222,8 @@ class actor_test : public ::testing::Test {
     if (deps_) {
       caf::anon_send_exit(deps_->directory, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->rooms, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->channels, caf::exit_reason::kill);
+      caf::anon_send_exit(deps_->presence, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->cleaner, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->storage, caf::exit_reason::kill);
       caf::anon_send_exit(deps_->reader, caf::exit_reason::kill);
@@ -266,8 +268,11 @@ class actor_test : public ::testing::Test {
                                 /*detached=*/false);
       d.reader = spawn_reader(*sys, reader_db, /*detached=*/false);
       d.cleaner = spawn_cleaner(*sys, d.storage, d.reader, cleaner_store ? cleaner_store : blobs, /*detached=*/false);
-      d.directory = spawn_directory(*sys, d.storage, d.cleaner, d.cfg->server.max_sessions, d.cfg->server.max_queue);
+      d.presence = spawn_presence(*sys);
+      d.directory = spawn_directory(*sys, d.storage, d.cleaner, d.cfg->server.max_sessions, d.cfg->server.max_queue,
+                                    d.presence);
       d.rooms = spawn_room_registry(*sys, rooms_config(*d.cfg));
+      d.channels = spawn_channel_registry(*sys, channels_config(*d.cfg, d.storage, d.reader));
       deps_ = d;
       run();
     }

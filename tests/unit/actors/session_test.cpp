@@ -185,18 +185,14 @@ TEST_F(BadFrames, TheTwentiethGetsItsErrorThenClose1008) {
   EXPECT_TRUE(deleted("f1"));
 }
 
-// Channel messages are decoded but not served yet: answered unknown_type as before, and counted.
-TEST_F(BadFrames, ChannelMessagesAreNotSupportedYetAndCount) {
+// Refusals that are not about the frame (forbidden) do not count toward the 20 (§11).
+TEST_F(BadFrames, ForbiddenChannelMessagesDoNotCount) {
   auto a = open_session();
-  send_json(a, R"({"type":"subscribe","channel":"feed","ref":"s1"})");
-  auto e = a.link->last("error");
-  EXPECT_EQ(str(e.at("code")), "unknown_type");
-  EXPECT_EQ(str(e.at("message")), "subscribe is not supported by this server yet");
-  EXPECT_EQ(str(e.at("ref")), "s1");
-  for (int i = 0; i < 18; ++i) send_json(a, R"({"type":"history","chat_id":"c"})");
+  for (int i = 0; i < 25; ++i) send_json(a, R"({"type":"history","chat_id":"dm:bob:carol","ref":"h"})");
+  EXPECT_EQ(a.link->count("error"), 25u);
+  EXPECT_EQ(str(a.link->last("error").at("code")), "forbidden");
+  EXPECT_EQ(str(a.link->last("error").at("ref")), "h");
   EXPECT_FALSE(a.link->closed);
-  send_json(a, R"({"type":"message","chat_id":"c","content":"hi"})");
-  EXPECT_TRUE(closed_with(a, 1008));
 }
 
 TEST_F(BadFrames, AValidMessageResetsTheCount) {
