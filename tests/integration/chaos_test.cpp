@@ -30,6 +30,11 @@
 // session must have exactly one session_closed (with a reason its way of leaving allows), no file
 // more than one file_deleted, and no foreign register may ever have tracked anything.
 //
+// Chat and notifications ride along: sessions send chat messages to dm chats of the chaos users and
+// the test sends notifications over HTTP; every message acknowledged (its sender got its
+// new_message) and every notification answered 202 must be in SQLite exactly once after the kills,
+// with ids increasing without a gap, and nothing unacknowledged may appear twice.
+//
 // Deterministic from the seed (std::mt19937): CHAOS_SEED=N overrides the default; CHAOS_SESSIONS
 // and CHAOS_CRASHES make longer runs (bench/chaos.sh); CHAOS_RESTART=term|mixed stops the server
 // with SIGTERM instead of (or as well as) kill -9; CHAOS_VERBOSE=1 prints every event. Timing can still change what the server
@@ -231,6 +236,19 @@ private:
   void apply_end(session_m& s);
   void finish();
   void check();
+  // ---- chat and notifications
+  void chat(session_m& s);
+  void notify(int user);
+  void check_channels();
+  std::string user_id(int u) const { return "chaos-u" + std::to_string(u); }
+  struct chat_m {
+    std::string chat, cmid;
+    std::int64_t id = 0;   // from the acknowledgement (0: none came)
+    bool acked = false;    // false: lost with its connection, may or may not be stored
+  };
+  std::vector<chat_m> chat_log_;
+  std::vector<std::vector<std::int64_t>> notes_acked_ = std::vector<std::vector<std::int64_t>>(users);
+  int notes_sent_ = 0;
 
   std::mt19937 rng_;
   int total_sessions_;
@@ -381,6 +399,9 @@ void chaos_run::open_new() {
 }
 
 void chaos_run::step(session_m& s) {
+  if (chance(0.35)) chat(s);
+  if (chance(0.1)) notify(between(0, users - 1));
+  if (s.state != sstate::open) return;
   if (s.uploads_left > 0 && (s.actions_left <= s.uploads_left || chance(0.55))) {
     int n = std::min(s.uploads_left, between(1, 2));
     s.uploads_left -= n;
@@ -418,9 +439,9 @@ void chaos_run::step(session_m& s) {
     register_foreign(s);
   } else if (r < 84) {
     http_delete_own(s);
-  } else if (r < 90) {
+  } else if (r < 88) {
     http_delete_foreign(s);
-  } else if (r < 95) {  // file_removed of a file it does not track: not_found, nothing changes
+  } else if (r < 93) {  // file_removed of a file it does not track: not_found, nothing changes
     std::vector<int> cands;
     for (int f : own_files(s.user))
       if (!tracks(s, f)) cands.push_back(f);
@@ -430,12 +451,112 @@ void chaos_run::step(session_m& s) {
     if (!reply) return;
     EXPECT_EQ(str(*reply, "type"), "error") << S(s) << " file_removed of untracked " << F(f) << ": " << serialize(*reply);
     EXPECT_EQ(str(*reply, "code"), "not_found") << serialize(*reply);
+  } else if (r < 97) {
+    chat(s);
+  } else if (r < 99) {
+    notify(between(0, users - 1));
   } else {
     auto reply = ask(s, {{"type", "ping"}}, {});
     if (reply) {
       EXPECT_EQ(str(*reply, "type"), "pong") << serialize(*reply);
     }
   }
+}
+
+// ---- chat and notifications ---------------------------------------------------------------------
+
+// A message to a dm chat with another chaos user; the session is not subscribed, so its own
+// new_message is the direct reply (and no receipt comes: nobody is subscribed).
+void chaos_run::chat(session_m& s) {
+  int peer = (s.user + between(1, users - 1)) % users;
+  auto a = user_id(std::min(s.user, peer)), b = user_id(std::max(s.user, peer));
+  chat_m m{"dm:" + a + ":" + b, "c" + std::to_string(chat_log_.size()), 0, false};
+  auto reply = ask(s, {{"type", "message"}, {"chat_id", m.chat}, {"content", "x"}, {"client_msg_id", m.cmid}}, {});
+  if (reply) {
+    EXPECT_EQ(str(*reply, "type"), "new_message") << S(s) << ": " << serialize(*reply);
+    EXPECT_EQ(str(*reply, "client_msg_id"), m.cmid) << serialize(*reply);
+    if (reply->contains("message_id")) m.id = reply->at("message_id").as_int64();
+    m.acked = m.id > 0;
+  }
+  note(S(s) + " message " + m.cmid + " to " + m.chat + (m.acked ? " id " + std::to_string(m.id) : " (no ack)"));
+  chat_log_.push_back(m);
+}
+
+void chaos_run::notify(int user) {
+  auto n = ++notes_sent_;
+  auto r = http_call(s_.port(), http::verb::post, "/api/users/" + user_id(user) + "/notify", s_.api_key(),
+                     serialize(object{{"data", n}}), "application/json");
+  EXPECT_EQ(r.status, 202) << r.body;
+  if (r.status == 202) notes_acked_[static_cast<std::size_t>(user)].push_back(n);
+  note("notify u" + std::to_string(user) + " #" + std::to_string(n) + " -> " + std::to_string(r.status));
+}
+
+// After the run: every chat's stored messages (read with history), every user's notifications
+// (replayed with since_id 0), against what the clients were told.
+void chaos_run::check_channels() {
+  std::map<std::string, std::vector<object>> stored;
+  for (int u = 0; u < users; ++u) {
+    ws_client c(s_.port());
+    if (!open_session(c, tokens_[static_cast<std::size_t>(u)])) return;
+    for (int v = u + 1; v < users; ++v) {
+      auto chat = "dm:" + user_id(u) + ":" + user_id(v);
+      std::int64_t before = 0;
+      std::vector<object> all;
+      for (;;) {
+        object q{{"type", "history"}, {"chat_id", chat}, {"limit", 200}};
+        if (before) q["before_id"] = before;
+        auto h = request(c, q);
+        if (!h || str(*h, "type") != "history") {
+          ADD_FAILURE() << "history of " << chat << ": " << (h ? serialize(*h) : "nothing");
+          return;
+        }
+        std::vector<object> page;
+        for (auto& m : h->at("messages").as_array()) page.push_back(m.as_object());
+        all.insert(all.begin(), page.begin(), page.end());
+        if (!h->at("has_more").as_bool() || page.empty()) break;
+        before = page.front().at("message_id").as_int64();
+      }
+      stored[chat] = all;
+    }
+    // Notifications: exactly the acknowledged ones, in increasing ids.
+    ASSERT_TRUE(c.send_json({{"type", "subscribe"}, {"channel", "notifications"}, {"since_id", 0}}));
+    std::vector<std::int64_t> got, ids;
+    auto want = notes_acked_[static_cast<std::size_t>(u)];
+    wait_until(
+        [&] {
+          while (auto m = c.next_json(5ms))
+            if (str(*m, "type") == "notification") {
+              got.push_back(m->at("data").as_int64());
+              ids.push_back(m->at("id").as_int64());
+            }
+          return got.size() >= want.size();
+        },
+        5s);
+    EXPECT_EQ(got, want) << "notifications of u" << u;
+    for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
+  }
+  std::map<std::string, int> seen_cmid;
+  for (auto& [chat, msgs] : stored) {
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      EXPECT_EQ(msgs[i].at("message_id").as_int64(), static_cast<std::int64_t>(i + 1)) << chat << ": ids with a gap";
+      ++seen_cmid[chat + "/" + str(msgs[i], "client_msg_id")];
+    }
+  }
+  int acked = 0;
+  for (auto& m : chat_log_) {
+    auto n = seen_cmid[m.chat + "/" + m.cmid];
+    if (m.acked) {
+      ++acked;
+      EXPECT_EQ(n, 1) << "acknowledged message " << m.cmid << " (id " << m.id << ") stored " << n << " times";
+    } else {
+      EXPECT_LE(n, 1) << "message " << m.cmid << " stored twice";
+    }
+  }
+  std::size_t total = 0;
+  for (auto& [chat, msgs] : stored) total += msgs.size();
+  EXPECT_LE(total, chat_log_.size()) << "messages nobody sent";
+  note("channels: " + std::to_string(acked) + " acknowledged chat messages of " + std::to_string(chat_log_.size()) +
+       ", " + std::to_string(notes_sent_) + " notifications");
 }
 
 // register (or file_uploaded for one file) of this user's files.
@@ -1222,6 +1343,7 @@ void chaos_run::run() {
   }
   finish();
   check();
+  check_channels();
 }
 
 }  // namespace
