@@ -81,7 +81,10 @@ int database::schema_version() {
 }
 
 void database::begin() { exec("BEGIN IMMEDIATE"); }
-void database::commit() { exec("COMMIT"); }
+void database::commit() {
+  exec("COMMIT");
+  ++commits_;
+}
 void database::rollback() {
   if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
 }

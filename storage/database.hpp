@@ -46,6 +46,8 @@ public:
   // undoes only that operation.
   void begin();
   void commit();
+  // Transactions committed by this connection (a burst of writes is one: see actors/storage.cpp).
+  std::int64_t commits() const { return commits_; }
   void rollback();
   void savepoint();
   void release();
@@ -203,6 +205,7 @@ private:
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // prepared statements by SQL literal
   std::optional<webhook_policy> webhooks_;
   std::int64_t events_written_ = 0;
+  std::int64_t commits_ = 0;
   std::int64_t events_dropped_ = 0;  // over webhooks.max_pending since this connection opened
 };
 

@@ -140,6 +140,21 @@ TEST_F(Channels, PresenceCountsUsersNotTabsAndIgnoresResumes) {
   EXPECT_EQ(*ask<std::int64_t>(deps().presence, count_atom::value), 1);  // carol
 }
 
+// The storage actor groups a burst into few transactions (the durability rule stays: each
+// new_message follows its commit).
+TEST_F(Channels, ABurstOfAThousandMessagesIsNotAThousandCommits) {
+  s.limits.messages_per_second = s.limits.burst = 100000;
+  auto a = open_session("alice"), b = open_session("bob");
+  subscribe(b, "messages/" + dm);
+  auto before = db->commits();
+  for (int i = 0; i < 1000; ++i) tell_say(a, "m" + std::to_string(i));
+  run();
+  EXPECT_EQ(ids_seen(b), one_to(1000));
+  auto commits = db->commits() - before;
+  EXPECT_LT(commits, 20) << commits << " commits for 1000 messages";
+  EXPECT_EQ(raw().text("SELECT COUNT(*) FROM chat_messages"), "1000");
+}
+
 TEST_F(Channels, NotificationsAreStoredThenDeliveredAndEmptyChannelsGoAway) {
   auto b = open_session("bob");
   subscribe(b, "notifications");
