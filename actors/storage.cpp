@@ -173,6 +173,10 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           return out;
         });
       },
+      [=](prune_notes_atom, std::int64_t before_ms, std::int64_t limit) {
+        return batched<std::int64_t>(self,
+                                     [&](database& d, std::int64_t) { return d.prune_notifications(before_ms, limit); });
+      },
       [=](announce_atom, const std::string& sid, const std::string& room) {
         return batched<bool>(self, [&](database& d, std::int64_t now) {
           d.announce_member(sid, room, now);

@@ -50,6 +50,7 @@ using chat_post_atom = caf::atom_constant<caf::atom("chat_post")>;
 using chat_read_atom = caf::atom_constant<caf::atom("chat_read")>;
 using chat_new_atom = caf::atom_constant<caf::atom("chat_new")>;
 using notes_atom = caf::atom_constant<caf::atom("notes")>;
+using prune_notes_atom = caf::atom_constant<caf::atom("prune_nts")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -117,6 +118,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<chat_new_atom, std::string, string_list>::with<bool>,
     // notifications to keep (user, stream, payload) -> the same, stored, with their ids
     caf::replies_to<notes_atom, note_list>::with<note_list>,
+    // created before unix ms, at most n -> notifications deleted (notifications.retention_ms)
+    caf::replies_to<prune_notes_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
     // commits what is pending, then replies (used at shutdown and by tests)
     caf::replies_to<sync_atom>::with<bool>,
     // event, details: an audit record of the server itself (server_stopped), no session or file

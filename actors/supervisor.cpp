@@ -73,6 +73,9 @@ void sweep_unclaimed(supervisor_self self) {
 // Guests inactive past users.guest_inactive_ms (plus the lag of their sessions' reports) are
 // deleted in batches like the unclaimed sweep; the sessions they still have end with `inactive`.
 constexpr std::int64_t guest_batch = 500;
+// Notifications deleted per transaction by the retention sweep: small enough not to hold the
+// writer for more than a few ms.
+constexpr std::int64_t prune_batch = 1000;
 
 void schedule_guest_sweep(supervisor_self self, bool at_once = false) {
   if (at_once) {
@@ -99,7 +102,21 @@ void delete_inactive_guests(supervisor_self self, Then then) {
           });
 }
 
+// notifications.retention_ms, on the guest sweep's timer: a small batch each time (the writer is
+// shared), more at once while a batch comes back full.
+void prune_notifications(supervisor_self self) {
+  auto cutoff = unix_ms() - self->state.options.cfg->notifications.retention_ms;
+  self->request(self->state.deps.storage, caf::infinite, prune_notes_atom::value, cutoff, prune_batch)
+      .then(
+          [self](std::int64_t n) {
+            if (n > 0) spdlog::info("notifications: {} past notifications.retention_ms deleted", n);
+            if (n >= prune_batch && !self->state.shutting_down) prune_notifications(self);
+          },
+          [](caf::error& e) { spdlog::error("notifications: pruning failed: {}", to_string(e)); });
+}
+
 void sweep_guests(supervisor_self self) {
+  prune_notifications(self);
   delete_inactive_guests(self, [self](string_list gone) {
     if (self->state.shutting_down) return;
     auto full = static_cast<std::int64_t>(gone.size()) >= guest_batch;

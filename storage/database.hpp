@@ -135,6 +135,9 @@ public:
                                          const std::string& payload, std::int64_t now_ms);
   // The user's last id on that stream (0: none).
   std::int64_t last_notification_id(const std::string& user_id, const std::string& stream);
+  // Deletes up to `limit` notifications created before `before_ms`, never a user's newest one
+  // (it carries the user's id counter: ids must keep increasing). Returns how many went.
+  std::int64_t prune_notifications(std::int64_t before_ms, std::int64_t limit);
   std::vector<stored_notification> notifications_after(const std::string& user_id, const std::string& stream,
                                                        std::int64_t after_id, std::int64_t limit);
 

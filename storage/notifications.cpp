@@ -35,6 +35,17 @@ std::int64_t database::last_notification_id(const std::string& user_id, const st
   return s.integer(0);
 }
 
+std::int64_t database::prune_notifications(std::int64_t before_ms, std::int64_t limit) {
+  statement(*this,
+            "DELETE FROM notifications WHERE (user_id, id) IN ("
+            " SELECT n.user_id, n.id FROM notifications n WHERE n.created_ms < ?"
+            " AND n.id < (SELECT MAX(m.id) FROM notifications m WHERE m.user_id = n.user_id)"
+            " ORDER BY n.created_ms LIMIT ?)")
+      .bind(1, before_ms).bind(2, limit)
+      .run();
+  return sqlite3_changes(db_);
+}
+
 std::vector<stored_notification> database::notifications_after(const std::string& user_id, const std::string& stream,
                                                                 std::int64_t after_id, std::int64_t limit) {
   std::vector<stored_notification> out;

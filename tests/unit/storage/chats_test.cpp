@@ -143,5 +143,18 @@ TEST_F(Chats, NotificationIdsIncreasePerUserAcrossStreams) {
   EXPECT_EQ(db().notifications_after("bob", "notifications", 0, 1).size(), 1u);
 }
 
+TEST_F(Chats, PruningKeepsEachUsersNewestNotificationSoIdsKeepIncreasing) {
+  for (int i = 0; i < 5; ++i) db().store_notification("bob", "notifications", "{}", T0 + i);
+  db().store_notification("carol", "notifications", "{}", T0);
+  EXPECT_EQ(db().prune_notifications(T0 + 3, 2), 2);    // bob's 1 and 2 (oldest first, batch of 2)
+  EXPECT_EQ(db().prune_notifications(T0 + 100, 100), 2);  // bob's 3 and 4; his 5 and carol's 1 stay
+  EXPECT_EQ(db().prune_notifications(T0 + 100, 100), 0);
+  auto bob = db().notifications_after("bob", "notifications", 0, 100);
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].id, 5);
+  EXPECT_EQ(db().store_notification("bob", "notifications", "{}", T0 + 200).id, 6);
+  EXPECT_EQ(db().notifications_after("carol", "notifications", 0, 100).size(), 1u);
+}
+
 }  // namespace
 }  // namespace tether::storage_testing
