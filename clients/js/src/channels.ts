@@ -94,12 +94,13 @@ interface Subscription {
  * order; the client's own typed events (`client.on('new_message')`, ...) leave them out too ('*'
  * still sees every frame).
  *
- * After a reconnect: a fresh session (`resumed: false`) has no subscriptions on the server, so the
- * client subscribes again to each channel, with `since_id` = the last id seen on history channels.
- * A resumed session keeps them, and the server replays what it had queued to the dropped socket;
- * items written to a socket that died unnoticed may be missing from that, so the client also
- * re-subscribes each history channel it has seen something on with `since_id`, and `online` (to
- * refresh the presence list). All of it goes ahead of anything queued.
+ * After a reconnect the client subscribes again to each channel, with `since_id` = the last id
+ * seen on history channels, ahead of anything queued. A fresh session (`resumed: false`) has no
+ * subscriptions on the server. A resumed one keeps them and the server replays what it had queued
+ * to the dropped socket, but items written to a socket that died unnoticed may be missing from that,
+ * and a session resumed after a server restart has lost its subscriptions (tetherd does not persist
+ * them): subscribing again is harmless (the server answers again, never doubles live delivery, and
+ * replays from `since_id`, which the client de-duplicates), so it is done after a resume too.
  */
 export class Channels extends Emitter<ChannelsEventMap> {
   private readonly subs = new Map<string, Subscription>();
@@ -296,14 +297,11 @@ export class Channels extends Emitter<ChannelsEventMap> {
 
   /** @internal Called on every `connected`, before the send queue is flushed. */
   _handleConnected(msg: ConnectedMessage): void {
-    const resumed = msg.resumed === true;
+    void msg; // resumed or not: see the class comment
     const channels: string[] = [];
     for (const [channel, sub] of this.subs) {
       // A first subscribe still on its way sends itself again.
-      if (!sub.confirmed) continue;
-      if (!resumed || this.resubscribing.has(channel) || channel === 'online' || (isHistoryChannel(channel) && this.last.has(channel))) {
-        channels.push(channel);
-      }
+      if (sub.confirmed) channels.push(channel);
     }
     // Requests go to the front of the queue one by one: send the last first to keep their order.
     for (const channel of channels.reverse()) this.resubscribe(channel);

@@ -188,7 +188,7 @@ describe('channels: de-duplication and re-subscribe after a reconnect', () => {
     );
   });
 
-  it('after resumed:true only the history channels with something seen (and online) are subscribed again', async () => {
+  it('after resumed:true every channel is subscribed again too, history ones with since_id (a restart loses subscriptions)', async () => {
     const t = openClient();
     await subscribed(t, 'messages/c1');
     await subscribed(t, 'messages/c2');
@@ -203,7 +203,9 @@ describe('channels: de-duplication and re-subscribe after a reconnect', () => {
       sentAll(t.last(), 'subscribe').map((m) => [m.channel, m.since_id]),
       [
         ['messages/c1', 9],
+        ['messages/c2', undefined],
         ['notifications', 3],
+        ['feed', undefined],
         ['online', undefined],
       ],
     );
