@@ -381,3 +381,42 @@ describe('channels against tetherd', () => {
     assert.deepEqual([p.channel, p.data, p.message.type], ['feed', { banner: 'hi all' }, 'channel_message']);
   });
 });
+
+describe('channels across a server restart', () => {
+  let server: Tetherd;
+  const clients: TetherClient[] = [];
+  serverForSuite((s) => (server = s));
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  it('a session resumed after a SIGKILL and restart gets its subscriptions back (the client subscribes again) and what it missed', async () => {
+    const token = (user: string) => server.signToken({ sub: user, name: user, exp: Math.floor(Date.now() / 1000) + 3600 });
+    const alice = makeClient(server, token('k-alice')).client;
+    const bob = makeClient(server, token('k-bob')).client;
+    clients.push(alice, bob);
+    const first = await withTimeout(alice.connect(), 5000, 'alice connected');
+    await withTimeout(bob.connect(), 5000, 'bob connected');
+    const chatId = dm('k-alice', 'k-bob');
+    await alice.chat(chatId).subscribe();
+    const got = collect(alice.chat(chatId));
+    const m1 = await bob.chat(chatId).send('before the crash');
+    await waitFor('alice has the first message', () => got.length === 1);
+
+    const reconnecting = nextEvent(alice, 'state', 5000, (e) => e.state === 'reconnecting');
+    await server.kill();
+    await reconnecting;
+    const aliceBack = nextEvent(alice, 'open', 15000);
+    const bobBack = nextEvent(bob, 'open', 15000);
+    const resubscribed = nextChannelsEvent(alice, 'subscribed', (e) => e.channel === `messages/${chatId}`, 15000);
+    await server.restart();
+    const open = await aliceBack;
+    await bobBack;
+    assert.equal(open.resumed, true);
+    assert.equal(open.session_id, first.session_id);
+    assert.equal((await resubscribed).resubscribed, true);
+    const m2 = await bob.chat(chatId).send('after the restart');
+    await waitFor('the message after the restart', () => got.length >= 2);
+    assert.deepEqual(got.map((m) => m.message_id), [m1.message_id, m2.message_id]);
+  });
+});
