@@ -358,6 +358,34 @@ describe('channels against tetherd', () => {
     assert.equal(got.length, 3);
   });
 
+  it('auto-subscribed endpoints: /ws/notifications?since_id=0 replays and is kept as a subscription; /ws/messages/{chat} refuses a non-member with 403', async () => {
+    const stored = await server.postApi('/api/users/e-joy/notify', { data: { waiting: true } });
+    assert.deepEqual(stored.body, { delivered: 0, stored: 1 });
+    const joy = makeClient(server, server.signToken({ sub: 'e-joy', exp: Math.floor(Date.now() / 1000) + 3600 }), {
+      url: `${server.wsUrl}/notifications?since_id=0`,
+    }).client;
+    clients.push(joy);
+    const replayed = nextChannelsEvent(joy, 'notification');
+    const subscribedEvent = nextChannelsEvent(joy, 'subscribed');
+    await withTimeout(joy.connect(), 5000, 'joy connected');
+    const sub = await subscribedEvent;
+    assert.deepEqual([sub.channel, sub.resubscribed, sub.message.ref], ['notifications', false, undefined]);
+    const n = await replayed;
+    assert.deepEqual([n.kind, n.data], ['custom', { waiting: true }]);
+    assert.deepEqual(joy.channels.subscriptions, ['notifications']);
+    assert.equal(joy.channels.lastSeen('notifications'), n.id);
+
+    const kim = makeClient(server, server.signToken({ sub: 'e-kim', exp: Math.floor(Date.now() / 1000) + 3600 }), {
+      url: `${server.wsUrl}/messages/${dm('e-joy', 'e-lee')}`,
+    }).client;
+    clients.push(kim);
+    const refused = nextEvent(kim, 'connect_error');
+    await assert.rejects(withTimeout(kim.connect(), 5000, 'kim refused'), (e: unknown) => e instanceof TetherError && e.status === 403);
+    const err = await refused;
+    assert.deepEqual([err.phase, err.status, err.willRetry], ['refused', 403, false]);
+    assert.equal(kim.state, 'closed');
+  });
+
   it('connections, feed and /api/publish arrive as their events', async () => {
     const { client: hal } = await open('x-hal');
     await hal.subscribe('connections');
