@@ -15,7 +15,10 @@ std::string home_page_html(const settings& cfg) {
                             "photos, leave without posting, watch them being cleaned up (add "
                             "<code>?token=</code> a token from <code>tetherd token USER</code>)</li>"
                             "<li><a href=\"/demo/study-room/\">/demo/study-room/</a> &mdash; the study-room demo: rooms "
-                            "with live occupancy and participants, as a guest (<code>POST /api/guests</code>)</li>";
+                            "with live occupancy and participants, as a guest (<code>POST /api/guests</code>)</li>"
+                            "<li><a href=\"/demo/chat/\">/demo/chat/</a> &mdash; the chat demo: two users in a direct "
+                            "chat with typing, delivered/read ticks and who is online (add <code>?token=</code> a token "
+                            "from <code>tetherd token USER</code> and <code>&amp;peer=</code> the other user)</li>";
   return R"(<!doctype html>
 <html lang="en">
 <head>

@@ -112,6 +112,7 @@ TEST(HomePage, LinksTheDemoWhenThereIsOne) {
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(r.body.find("href=\"/demo/create-post/\""), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("href=\"/demo/study-room/\""), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("href=\"/demo/chat/\""), std::string::npos) << r.body;
     EXPECT_EQ(http_call(s.port(), http::verb::get, "/demo/create-post/").status, 200);
   }
   fs::remove_all(web);

@@ -1,4 +1,6 @@
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { Channels, type ChannelsHost } from './channels.js';
+import type { Chat, SubscribeOptions } from './chat.js';
 import { Draft, type DraftHost } from './draft.js';
 import { Emitter } from './emitter.js';
 import { TetherError } from './errors.js';
@@ -13,6 +15,7 @@ import type {
   Ref,
   ReplyMap,
   ServerMessage,
+  SubscribedMessage,
 } from './types.js';
 import { buildConnectUrl, httpBaseFromWsUrl } from './url.js';
 
@@ -132,6 +135,12 @@ export class TetherClient extends Emitter<ClientEventMap> {
   readonly draft: Draft;
   /** Rooms helper bound to this client: join, leave, publish, watch, live participants, re-join. */
   readonly rooms: Rooms;
+  /**
+   * Channels helper bound to this client: subscriptions (re-subscribed after reconnects, replays
+   * de-duplicated), chats, presence, notifications, connection events, feed, published messages.
+   * `subscribe`, `unsubscribe`, `chat` and `presence` below are shortcuts to it.
+   */
+  readonly channels: Channels;
 
   private readonly url: string;
   private readonly token: TokenSource | undefined;
@@ -220,6 +229,15 @@ export class TetherClient extends Emitter<ClientEventMap> {
       send: (msg) => this.transmit({ ...msg }, false),
     };
     this.rooms = new Rooms(roomsHost);
+    const channelsHost: ChannelsHost = {
+      request: (msg, front, timeoutMs, onRef) => this.doRequest(msg, timeoutMs ?? this.requestTimeoutMs, front, onRef),
+      cancel: (ref) => this.cancelRequest(ref),
+      sendIfOpen: (msg) => this.sendIfOpen(msg),
+      userId: () => this.lastConnected?.user_id,
+      setTimeout: (fn, ms) => this.clock.setTimeout(fn, ms),
+      clearTimeout: (h) => this.clock.clearTimeout(h),
+    };
+    this.channels = new Channels(channelsHost);
 
     if (options.pageLifecycle) {
       attachPageLifecycle(this, options.pageLifecycle === true ? {} : options.pageLifecycle);
@@ -243,6 +261,33 @@ export class TetherClient extends Emitter<ClientEventMap> {
   /** Messages waiting for the connection. */
   get queueLength(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Online users, user_id -> full_name: filled by `presence` after `subscribe('online')`, kept live
+   * by `user_online` / `user_offline` (`channels.on('presence')` tells of each change).
+   */
+  get presence(): ReadonlyMap<string, string> {
+    return this.channels.presence;
+  }
+
+  /**
+   * Subscribes to a channel (`messages/{chat_id}`, `feed`, `online`, `notifications`,
+   * `connections`): see `Channels.subscribe`. Resolves on `subscribed`; rejects with the server's
+   * error (e.g. `forbidden`). Kept across reconnects.
+   */
+  subscribe(channel: string, options?: SubscribeOptions): Promise<SubscribedMessage> {
+    return this.channels.subscribe(channel, options);
+  }
+
+  /** Unsubscribes from a channel: see `Channels.unsubscribe`. */
+  unsubscribe(channel: string, options?: { timeoutMs?: number }): Promise<void> {
+    return this.channels.unsubscribe(channel, options);
+  }
+
+  /** The handle of a chat: send, markRead, typing, history, receipts and its events. See `Chat`. */
+  chat(chatId: string): Chat {
+    return this.channels.chat(chatId);
   }
 
   /**
@@ -280,6 +325,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     if (this._state === 'closed') {
       // Whatever stopped the client before, close() means the rooms are left for good (no re-join later).
       this.rooms._handleClosed();
+      this.channels._handleClosed();
       // After drop(): no socket to say goodbye on, but the session kept for resume is forgotten.
       if (this._resumeToken !== undefined || this.queue.length > 0) {
         this.draft._handleClosed();
@@ -301,6 +347,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     }
     this.draft._handleClosed();
     this.rooms._handleClosed();
+    this.channels._handleClosed();
     this.stop(1000, reason);
   }
 
@@ -760,9 +807,11 @@ export class TetherClient extends Emitter<ClientEventMap> {
       }
     }
 
-    // The room views are up to date before anyone hears of the message.
+    // The room views and channel state are up to date before anyone hears of the message.
     this.rooms._handleMessage(message);
-    if (!CLIENT_EVENTS.has(message.type)) this.emit(message.type as keyof ClientEventMap, message as never);
+    // A replayed item the application already saw is not emitted again (except to '*').
+    const fresh = this.channels._handleMessage(message);
+    if (fresh && !CLIENT_EVENTS.has(message.type)) this.emit(message.type as keyof ClientEventMap, message as never);
     this.emit('*', message);
   }
 
@@ -777,6 +826,7 @@ export class TetherClient extends Emitter<ClientEventMap> {
     // Draft re-registration goes to the front of the queue, before anything queued meanwhile.
     this.draft._handleConnected(msg);
     this.rooms._handleConnected(msg);
+    this.channels._handleConnected(msg);
     this.flushQueue();
     const gen = this.generation;
     this.setState('open');
@@ -836,8 +886,25 @@ export class TetherClient extends Emitter<ClientEventMap> {
     this.emit('dropped', { message: q.message, reason: 'queue_full' });
   }
 
-  private doRequest(message: OutgoingMessage, timeoutMs: number, front: boolean): Promise<any> {
+  /** Sends now when the session is open; else drops the message (for things that are stale later, like typing). */
+  private sendIfOpen(message: OutgoingMessage): boolean {
+    const ws = this.ws;
+    if (this._state !== 'open' || !ws || ws.readyState !== OPEN) return false;
+    this.write(ws, { ...message });
+    return true;
+  }
+
+  /** Forgets a pending request without settling it (its answer came in another form, e.g. a chat send's new_message). */
+  private cancelRequest(ref: Ref): void {
+    const p = this.pending.get(ref);
+    if (!p) return;
+    this.pending.delete(ref);
+    this.clock.clearTimeout(p.timer);
+  }
+
+  private doRequest(message: OutgoingMessage, timeoutMs: number, front: boolean, onRef?: (ref: Ref) => void): Promise<any> {
     const ref = this.nextRef++;
+    onRef?.(ref);
     const out: OutgoingMessage = { ...message, ref };
     return new Promise<ServerMessage>((resolve, reject) => {
       const p: Pending = { resolve, reject, timer: null, sent: false, type: message.type };

@@ -21,6 +21,20 @@ export {
   type RoomLeftReason,
   type RoomEventMap,
 } from './rooms.js';
+export { Channels, isHistoryChannel, type ChannelsEventMap, type ChannelLostEvent } from './channels.js';
+export {
+  Chat,
+  newClientMsgId,
+  TYPING_TIMEOUT_MS,
+  MAX_RECEIPTS,
+  type ChatEventMap,
+  type SubscribeOptions,
+  type SendOptions,
+  type HistoryOptions,
+  type HistoryPage,
+  type Receipt,
+  type ReceiptStatus,
+} from './chat.js';
 export { TetherError } from './errors.js';
 export {
   createGuest,

@@ -60,6 +60,9 @@ export interface AckMessage extends Base<'ack'> {
   file_id?: string;
   post_id?: string;
   kept?: string[];
+  /** `ack {for: "message_read"}`: the chat and message marked read. */
+  chat_id?: string;
+  message_id?: number;
 }
 
 // ---- abandoned-upload cleanup ----------------------------------------------
@@ -125,37 +128,53 @@ export interface RoomOccupancyUpdateMessage extends Base<'room_occupancy_update'
 
 // ---- channels, chat, notifications, presence ---------------------------------
 
+/**
+ * A channel name: `messages/{chat_id}`, `feed`, `online`, `notifications` or `connections`
+ * (and any name `/api/publish` delivers to).
+ */
+export type ChannelName = 'feed' | 'online' | 'notifications' | 'connections' | `messages/${string}` | (string & {});
+
+/** Answer to `subscribe`; with `since_id` on a history channel, the stored later items follow it. */
 export interface SubscribedMessage extends Base<'subscribed'> {
   channel: string;
 }
+/** Answer to `unsubscribe`. */
 export interface UnsubscribedMessage extends Base<'unsubscribed'> {
   channel: string;
 }
+/** A chat message, live or replayed (and the elements of `history.messages`). */
 export interface NewMessageMessage extends Base<'new_message'> {
+  /** Increases within a chat. */
   message_id: number;
   chat_id: string;
   sender_id: string;
   content: string;
+  /** Any JSON the sender attached, or null. */
   attachment: unknown;
+  /** The sender's id for the message (how a sender recognises its own), or null. */
   client_msg_id: string | null;
   timestamp: string;
 }
+/** A recipient user's connection got the message (once per recipient, live delivery only). */
 export interface MessageDeliveredMessage extends Base<'message_delivered'> {
   message_id: number;
   chat_id: string;
   user_id: string;
 }
+/** A recipient read the message (first read only). */
 export interface MessageReadMessage extends Base<'message_read'> {
   message_id: number;
   chat_id: string;
   user_id: string;
   read_at: string;
 }
+/** Someone else in the chat started or stopped typing (not stored, may be dropped). */
 export interface TypingMessage extends Base<'typing'> {
   chat_id: string;
   user_id: string;
   is_typing: boolean;
 }
+/** Answer to `history`: the newest `limit` messages before `before_id`, ascending. */
 export interface HistoryMessage extends Base<'history'> {
   chat_id: string;
   messages: NewMessageMessage[];
@@ -165,35 +184,65 @@ export interface PresenceUser {
   user_id: string;
   full_name: string;
 }
+/** The users online, right after `subscribed` to `online`. */
 export interface PresenceMessage extends Base<'presence'> {
   users: PresenceUser[];
 }
+/** A user's first session opened (on `online`). */
 export interface UserOnlineMessage extends Base<'user_online'> {
   user_id: string;
   full_name: string;
 }
+/** A user's last session ended, after its resume window (on `online`). */
 export interface UserOfflineMessage extends Base<'user_offline'> {
   user_id: string;
 }
+/** Kinds of `notification` and the fields each adds. */
+export type NotificationKind = 'new_post' | 'comment_on_post' | 'like' | 'custom';
+/**
+ * A notification of this user (on `notifications`). `id` increases per user (shared with the
+ * `connections` stream). Fields by kind: `new_post` {author_id, post}, `comment_on_post`
+ * {post_id, comment, user_id, user_name}, `like` {post_id, user_id, user_name}, `custom` {data}.
+ */
 export interface NotificationMessage extends Base<'notification'> {
   id: number;
-  kind: 'new_post' | 'comment_on_post' | 'like' | 'custom' | string;
+  kind: NotificationKind | (string & {});
+  author_id?: string;
+  post?: { id: string | number; [field: string]: unknown };
+  post_id?: string | number;
+  comment?: unknown;
+  user_id?: string;
+  user_name?: string;
+  data?: unknown;
 }
+/** A new post (on `feed`). */
 export interface NewPostMessage extends Base<'new_post'> {
+  author_id: string;
   post: { id: string | number; content?: string; [field: string]: unknown };
 }
+/** A new comment (on `feed`). */
 export interface NewCommentMessage extends Base<'new_comment'> {
   post_id: string | number;
   comment: unknown;
   user_id: string;
   user_name: string;
 }
+/** Someone asks this user to connect (on `connections`). */
 export interface ConnectionRequestMessage extends Base<'connection_request'> {
-  id?: number;
+  /** Increases per user, shared with `notification` ids. */
+  id: number;
+  request_id: string | number;
+  from_user_id: string;
+  from_user_name: string;
 }
+/** Someone accepted this user's request (on `connections`). */
 export interface ConnectionAcceptedMessage extends Base<'connection_accepted'> {
-  id?: number;
+  id: number;
+  request_id: string | number;
+  from_user_id: string;
+  from_user_name: string;
 }
+/** What `POST /api/publish {channel, data}` delivers to the channel's subscribers. */
 export interface ChannelMessageMessage extends Base<'channel_message'> {
   channel: string;
   data: unknown;

@@ -189,3 +189,18 @@ export function setup(options: Partial<TetherClientOptions> = {}, fake: { showsR
   };
   return { client, clock, instances, last, accept, events, states, serverDrops };
 }
+
+/** A `new_message` of chat `chatId` with this id (content `m{id}`), from `sender`. */
+export function chatMsg(chatId: string, id: number, sender = 'bob', over: Record<string, unknown> = {}) {
+  return {
+    type: 'new_message',
+    message_id: id,
+    chat_id: chatId,
+    sender_id: sender,
+    content: `m${id}`,
+    attachment: null,
+    client_msg_id: null,
+    timestamp: '2026-01-01T12:00:00.000Z',
+    ...over,
+  };
+}

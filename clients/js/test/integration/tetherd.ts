@@ -231,6 +231,23 @@ export class Tetherd {
     return existsSync(this.blobPath(fileId));
   }
 
+  /** POST a JSON body to an HTTP API path (`/api/notify/post`, `/api/chats`, ...) with the API key. */
+  async postApi(path: string, body: unknown): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.httpBase}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await r.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: r.status, body: parsed };
+  }
+
   /** GET /api/audit with the API key. */
   async audit(query: { file_id?: string; session_id?: string; user_id?: string }): Promise<AuditRecord[]> {
     const qs = new URLSearchParams(query as Record<string, string>).toString();
