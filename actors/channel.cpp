@@ -131,6 +131,15 @@ void with_access(channel_self self, const std::string& user, const std::shared_p
 
 // ---- delivering ----
 
+// The subscriber's connection is gone: nothing is sent until catch_up, and where it stopped is
+// recorded, so that a resume after a restart replays from there too.
+void become_lagging(channel_self self, const std::string& session_id, subscription& s) {
+  if (s.state == sub_state::lagging) return;
+  s.state = sub_state::lagging;
+  if (self->state.what.has_history())
+    self->send(self->state.deps.storage, sub_mark_atom::value, session_id, self->state.what.wire_name(), s.last_id);
+}
+
 // Sends `f` (item `id`; 0 for items without ids) to every live subscriber; the users reached.
 std::unordered_set<std::string> deliver_live(channel_self self, const frame& f, std::int64_t id,
                                              delivery d = delivery::must) {
@@ -144,7 +153,7 @@ std::unordered_set<std::string> deliver_live(channel_self self, const frame& f, 
         break;
       case send_result::closed:
         // Its connection is gone: what it misses now is replayed if it resumes.
-        if (id > 0) s.state = sub_state::lagging;
+        if (id > 0) become_lagging(self, sid, s);
         break;
       case send_result::dropped:
         break;
@@ -178,7 +187,7 @@ void replay_page_arrived(channel_self self, const std::string& session_id, std::
     }();
     if (id <= s.last_id) continue;
     if (s.out->send(codec::encode(item)) == send_result::closed) {
-      s.state = sub_state::lagging;
+      become_lagging(self, session_id, s);
       return;
     }
     s.last_id = id;
@@ -278,10 +287,10 @@ caf::result<subscribe_result> on_subscribe(channel_self self, channel_subscriber
           if (fresh) s.last_id = st.latest_id;
           s.state = sub_state::live;
         }
-        rp.deliver(subscribe_result{true, me});
+        rp.deliver(subscribe_result{true, me, st.what.has_history() ? s.last_id : -1});
       },
       [self, rp, me]() mutable {
-        rp.deliver(subscribe_result{false, me});
+        rp.deliver(subscribe_result{false, me, -1});
         maybe_vacate(self);
       });
   return rp;
@@ -487,7 +496,7 @@ channel_actor::behavior_type channel_behavior(channel_self self, std::string key
       [=](lag_atom, const std::string& session_id) {
         seen();
         auto it = self->state.subs.find(session_id);
-        if (it != self->state.subs.end()) it->second.state = sub_state::lagging;
+        if (it != self->state.subs.end()) become_lagging(self, session_id, it->second);
         maybe_vacate(self);
       },
       [=](catch_up_atom, const std::string& session_id) {

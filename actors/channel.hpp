@@ -100,6 +100,7 @@ using channel_actor = caf::typed_actor<
 struct subscribe_result {
   bool ok = false;
   channel_actor channel;
+  std::int64_t last_id = -1;  // where the subscription starts (history channels; -1: none)
 };
 
 // What a channel is, from its registry key: "messages/{chat_id}", "feed", or a user's stream

@@ -50,7 +50,10 @@ void subscribe(session_self self, const std::string& channel, std::optional<std:
     self->request(st.deps.presence, caf::infinite, subscribe_atom::value, subscriber_of(self, since, ref, quiet))
         .then(
             [self](bool) {
-              if (!ended(self)) remember(self, online_channel, online_channel, caf::actor_addr{});
+              if (ended(self)) return;
+              remember(self, online_channel, online_channel, caf::actor_addr{});
+              self->send(self->state.deps.storage, sub_atom::value, self->state.session_id, std::string(online_channel),
+                         std::int64_t{-1});
             },
             [self, ref](caf::error&) { send_error(self, err::internal, "could not subscribe; try again", ref); });
     return;
@@ -64,7 +67,12 @@ void subscribe(session_self self, const std::string& channel, std::optional<std:
                                    unsubscribe_request{self->state.session_id, false, nullptr, nullptr, channel});
               return;
             }
-            if (r.ok) return remember(self, channel, key, r.channel.address());
+            if (r.ok) {
+              remember(self, channel, key, r.channel.address());
+              // Kept for a resume after a restart (§4), with where the subscription starts.
+              self->send(self->state.deps.storage, sub_atom::value, self->state.session_id, channel, r.last_id);
+              return;
+            }
             if (endpoint) end_session(self, "closed", 4003, "forbidden");
           },
           [self, ref](caf::error& e) {
@@ -104,6 +112,7 @@ void on_message(session_self self, const codec::unsubscribe_msg& m) {
   auto key = it->second.key;
   if (it->second.channel) self->demonitor(it->second.channel);
   st.channels.subscribed.erase(it);
+  self->send(st.deps.storage, unsub_atom::value, st.session_id, m.channel);
   unsubscribe_request r{st.session_id, true, st.out, m.ref, m.channel};
   if (m.channel == online_channel)
     self->send(st.deps.presence, unsubscribe_atom::value, std::move(r));
@@ -149,6 +158,14 @@ void subscribe_endpoint(session_self self) {
   auto& ch = self->state.channels;
   if (ch.endpoint_channel.empty()) return;
   subscribe(self, ch.endpoint_channel, ch.endpoint_since, nullptr, false, true);
+}
+
+void resubscribe_restored(session_self self, const std::vector<channel_place>& channels) {
+  // The session has no connection yet: each channel replays into nothing, marks it lagging at the
+  // id it had, and replays from there when the client resumes.
+  for (const auto& c : channels)
+    subscribe(self, c.channel, c.last_id >= 0 ? std::optional<std::int64_t>(c.last_id) : std::nullopt, nullptr, true,
+              false);
 }
 
 void lag_channels(session_self self) {

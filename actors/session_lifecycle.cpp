@@ -437,8 +437,10 @@ caf::result<bool> on_shutdown(session_self self) {
     if (st.state != phase::ending) self->quit();
     return true;
   }
-  // Persisted as waiting for a resume: after the restart the window starts again.
+  // Persisted as waiting for a resume: after the restart the window starts again. Its channels
+  // record where it stopped, so that the resume replays from there.
   let_go_of_link(st, 1001, "server going away");
+  lag_channels(self);
   st.state = phase::ending;
   report_guest_activity(self, true);
   auto rp = self->make_response_promise<bool>();
@@ -480,6 +482,7 @@ void start_session(session_self self, session_start start) {
                caf::actor_cast<session_actor>(self));
     detach(self);
     rejoin_places(self, start.restored->rooms);
+    resubscribe_restored(self, start.restored->channels);
   } else if (start.user) {
     begin_open(self, *start.user, start.resume_token);
   } else {

@@ -207,6 +207,8 @@ void subscribe_endpoint(session_self self);
 // The connection dropped (the window runs) / a resume bound a new one: the channels stop sending,
 // then replay what it missed (and presence is sent again).
 void lag_channels(session_self self);
+// A session restored after a restart: back into the channels it was subscribed to.
+void resubscribe_restored(session_self self, const std::vector<channel_place>& channels);
 void catch_up_channels(session_self self);
 // The session ended, or left (before_disconnect): out of every channel.
 void leave_all_channels(session_self self);

@@ -173,6 +173,15 @@ storage_actor::behavior_type storage_behavior(storage_self self, std::shared_ptr
           return out;
         });
       },
+      [=](sub_atom, const std::string& sid, const std::string& channel, std::int64_t last_id) {
+        in_batch(self, [&](database& d, std::int64_t) { d.subscribe_channel(sid, channel, last_id); });
+      },
+      [=](unsub_atom, const std::string& sid, const std::string& channel) {
+        in_batch(self, [&](database& d, std::int64_t) { d.unsubscribe_channel(sid, channel); });
+      },
+      [=](sub_mark_atom, const std::string& sid, const std::string& channel, std::int64_t last_id) {
+        in_batch(self, [&](database& d, std::int64_t) { d.mark_channel(sid, channel, last_id); });
+      },
       [=](prune_notes_atom, std::int64_t before_ms, std::int64_t limit) {
         return batched<std::int64_t>(self,
                                      [&](database& d, std::int64_t) { return d.prune_notifications(before_ms, limit); });

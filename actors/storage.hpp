@@ -51,6 +51,9 @@ using chat_read_atom = caf::atom_constant<caf::atom("chat_read")>;
 using chat_new_atom = caf::atom_constant<caf::atom("chat_new")>;
 using notes_atom = caf::atom_constant<caf::atom("notes")>;
 using prune_notes_atom = caf::atom_constant<caf::atom("prune_nts")>;
+using sub_atom = caf::atom_constant<caf::atom("sub")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using sub_mark_atom = caf::atom_constant<caf::atom("sub_mark")>;
 
 // Replies that carry several rows travel as one struct.
 struct recovered_sessions { std::vector<persisted_session> sessions; };
@@ -118,6 +121,12 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<chat_new_atom, std::string, string_list>::with<bool>,
     // notifications to keep (user, stream, payload) -> the same, stored, with their ids
     caf::replies_to<notes_atom, note_list>::with<note_list>,
+    // A session's subscriptions, kept for a resume after a restart (no reply: losing one to a crash
+    // only means the client subscribes again): session_id, channel, last id (-1: none)
+    caf::reacts_to<sub_atom, std::string, std::string, std::int64_t>,
+    caf::reacts_to<unsub_atom, std::string, std::string>,
+    // From a channel whose subscriber's connection dropped: the last id it was sent
+    caf::reacts_to<sub_mark_atom, std::string, std::string, std::int64_t>,
     // created before unix ms, at most n -> notifications deleted (notifications.retention_ms)
     caf::replies_to<prune_notes_atom, std::int64_t, std::int64_t>::with<std::int64_t>,
     // commits what is pending, then replies (used at shutdown and by tests)

@@ -96,6 +96,13 @@ public:
   // going makes it member_removed (reason "left").
   bool unplace(const std::string& session_id, const std::string& room_id, std::int64_t now_ms);
   std::vector<room_place> room_places(const std::string& session_id);
+  // A session's channel subscriptions (rooms.cpp): recorded at subscribe (last_id: the since_id,
+  // or the channel's last id then; -1: none), removed at unsubscribe and with the session, and
+  // marked with the last id sent when its connection drops.
+  void subscribe_channel(const std::string& session_id, const std::string& channel, std::int64_t last_id);
+  void unsubscribe_channel(const std::string& session_id, const std::string& channel);
+  void mark_channel(const std::string& session_id, const std::string& channel, std::int64_t last_id);
+  std::vector<channel_place> session_channels(const std::string& session_id);
 
   // Users (users.cpp). Called before a session opens (open_session records other users): a guest
   // is recorded, its activity too. False for a guest that was deleted: its token is refused.

@@ -200,6 +200,18 @@ const char* const migrations[] = {
     ) WITHOUT ROWID;
     CREATE INDEX room_places_room ON room_places(room_id);
     )sql",
+    // v7: a session's channel subscriptions (PROTOCOL.md §4: a resume after a restart gets them
+    // back), each with the last id its connection was sent before it dropped (NULL: not known; the
+    // replay then starts from the id recorded at subscribe time, at least once). They go with
+    // their session.
+    R"sql(
+    CREATE TABLE session_channels (
+      session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
+      channel    TEXT NOT NULL,
+      last_id    INTEGER,
+      PRIMARY KEY (session_id, channel)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace

@@ -24,6 +24,12 @@ struct room_place {
 };
 
 // A session that was open or inside its resume window when the server stopped.
+// A session's subscription to a channel, as stored (session_channels): last_id -1 when not known.
+struct channel_place {
+  std::string channel;
+  std::int64_t last_id = -1;
+};
+
 struct persisted_session {
   std::string session_id;
   std::string user_id;
@@ -32,6 +38,7 @@ struct persisted_session {
   bool guest = false;
   std::vector<std::string> files;
   std::vector<room_place> rooms;
+  std::vector<channel_place> channels;
   // How long it waits for a resume, counted from the restart (set by recovery: the restart
   // window for `shutdown`, the resume window for `crash`); -1: session.resume_window_ms.
   std::int64_t window_ms = -1;

@@ -38,4 +38,32 @@ std::vector<room_place> database::room_places(const std::string& session_id) {
   return out;
 }
 
+// ---- channel subscriptions ----
+
+void database::subscribe_channel(const std::string& session_id, const std::string& channel, std::int64_t last_id) {
+  // Only for a session that exists and has not ended (a late subscribe after the end is dropped).
+  statement s(*this, "INSERT INTO session_channels(session_id,channel,last_id) "
+                     "SELECT session_id,?,NULLIF(?,-1) FROM sessions WHERE session_id=? AND state!='ended' "
+                     "ON CONFLICT(session_id,channel) DO UPDATE SET last_id=excluded.last_id");
+  s.bind(1, channel).bind(2, last_id).bind(3, session_id).run();
+}
+
+void database::unsubscribe_channel(const std::string& session_id, const std::string& channel) {
+  statement(*this, "DELETE FROM session_channels WHERE session_id=? AND channel=?").bind(1, session_id).bind(2, channel).run();
+}
+
+void database::mark_channel(const std::string& session_id, const std::string& channel, std::int64_t last_id) {
+  statement(*this, "UPDATE session_channels SET last_id=? WHERE session_id=? AND channel=?")
+      .bind(1, last_id).bind(2, session_id).bind(3, channel)
+      .run();
+}
+
+std::vector<channel_place> database::session_channels(const std::string& session_id) {
+  std::vector<channel_place> out;
+  statement s(*this, "SELECT channel,COALESCE(last_id,-1) FROM session_channels WHERE session_id=? ORDER BY channel");
+  s.bind(1, session_id);
+  while (s.step()) out.push_back({s.text(0), s.integer(1)});
+  return out;
+}
+
 }  // namespace tether

@@ -144,6 +144,7 @@ std::int64_t database::end_session(const std::string& session_id, const std::str
   std::vector<room_place> places;
   if (webhooks_) places = room_places(session_id);
   statement(*this, "DELETE FROM room_places WHERE session_id=?").bind(1, session_id).run();
+  statement(*this, "DELETE FROM session_channels WHERE session_id=?").bind(1, session_id).run();
   statement(*this, "UPDATE sessions SET state='ended',ended_ms=?,end_reason=? WHERE session_id=?")
       .bind(1, now_ms).bind(2, reason).bind(3, session_id).run();
   audit("session_closed", session_id, user_id, "", reason, "{\"files_queued\":" + std::to_string(queued) + "}", now_ms);
@@ -171,7 +172,7 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
     statement s(*this, "SELECT s.session_id,s.user_id,s.resume_token,s.pending_reason,COALESCE(u.guest,0) "
                      "FROM sessions s LEFT JOIN users u ON u.user_id=s.user_id "
                      "WHERE s.state='detached' ORDER BY s.opened_ms");
-    while (s.step()) found.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0, {}, {}});
+    while (s.step()) found.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0, {}, {}, {}});
   }
   std::vector<persisted_session> out;
   for (auto& p : found) {
@@ -183,6 +184,7 @@ std::vector<persisted_session> database::recover(std::int64_t now_ms, const reco
     }
     p.files = tracked_files(p.session_id);
     p.rooms = room_places(p.session_id);
+    p.channels = session_channels(p.session_id);
     out.push_back(std::move(p));
   }
   if (webhooks_) settle_members(now_ms);

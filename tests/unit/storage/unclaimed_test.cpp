@@ -122,7 +122,7 @@ TEST_F(Unclaimed, MigrationFromV1KnowsWhichFilesWereEverTracked) {
     raw_sqlite raw(db_path());
     // Back to v1: undo v2 (files.claimed) and everything after it (v3: room_places, v4: users,
     // v5: chats and notifications, v6: webhooks).
-    raw.exec("DROP TABLE webhook_outbox; DROP TABLE webhook_members; "
+    raw.exec("DROP TABLE session_channels; DROP TABLE webhook_outbox; DROP TABLE webhook_members; "
              "DROP TABLE message_reads; DROP TABLE chat_messages; DROP TABLE chat_members; DROP TABLE chats; "
              "DROP TABLE notifications; DROP TABLE room_places; DROP TABLE users; DROP TABLE deleted_guests; "
              "DROP INDEX files_unclaimed; "

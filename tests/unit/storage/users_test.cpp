@@ -110,7 +110,8 @@ TEST_F(Users, MigrationFromV3KeepsPlacesAndRecordsTheirUsers) {
   db_.reset();
   {
     raw_sqlite raw(db_path());
-    raw.exec("DROP TABLE webhook_outbox; DROP TABLE webhook_members;"  // v6
+    raw.exec("DROP TABLE session_channels;"  // v7
+             "DROP TABLE webhook_outbox; DROP TABLE webhook_members;"  // v6
              "DROP TABLE message_reads; DROP TABLE chat_messages; DROP TABLE chat_members; DROP TABLE chats;"
              "DROP TABLE notifications;"  // v5
              "CREATE TABLE old_places AS SELECT session_id,room_id,display_name,joined_ms FROM room_places;"
