@@ -9,13 +9,17 @@
 #      one to a user with a live `notifications` subscriber, the others to users never online.
 # Writes the JSON of every run to OUT.jsonl and the summary tables to OUT.md.
 # usage: bench/channels.sh [--build build] [--out /tmp/channels] [--chats 100] [--duration 15]
-#          [--send-rates "5 20"] [--windows "1 8"] [--messages 1000000] [--history-conns "1 4"]
+#          [--send-rates "5 15"] [--windows "1 8"] [--messages 1000000] [--history-conns "1 4"]
 #          [--http-conns "1 4 16"] [--only chat|history|notify] [--nice N] [--set tetherd.option=value ...]
-#          [--tables-from OUT.jsonl]
+#          [--count-commits] [--tables-from OUT.jsonl]
+# --count-commits (root, perf): a uprobe on tether::database::commit counts the storage actor's
+# commits during each chat run (the JSON's "commits"; open and subscribe phases included).
+# The server inherits the environment: GLIBC_TUNABLES=... bench/channels.sh runs it with those
+# (recorded in the JSON).
 set -euo pipefail
 
-build=build out=/tmp/channels nice=0 chats=100 duration=15 send_rates="5 20" windows="1 8" messages=1000000
-history_conns="1 4" http_conns="1 4 16" only="" tables_from="" extra_sets=()
+build=build out=/tmp/channels nice=0 chats=100 duration=15 send_rates="5 15" windows="1 8" messages=1000000
+history_conns="1 4" http_conns="1 4 16" only="" tables_from="" count_commits="" extra_sets=()
 args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
     --nice) nice=$2; shift 2 ;;
     --tables-from) tables_from=$2; shift 2 ;;
     --set) extra_sets+=(--set "$2"); shift 2 ;;
+    --count-commits) count_commits=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -54,16 +59,35 @@ record() {
   local label=$1 json=$2 rc=$3
   if [ -z "$json" ]; then echo "$label: no result (exit $rc)" >&2; return; fi
   echo "$json" | jq -c --arg run "$label" --arg load "$load" --argjson rc "$rc" --argjson nice "$nice" \
-    --arg sets "${extra_sets[*]}" '. + {label: $run, sets: $sets, load1_before: ($load | tonumber), autogroup_nice: $nice, exit: $rc}' >> "$out.jsonl"
+    --arg sets "${extra_sets[*]}" --arg tunables "${GLIBC_TUNABLES:-}" --arg commits "${commits:-}" \
+    '. + {label: $run, sets: $sets, glibc_tunables: $tunables, load1_before: ($load | tonumber), autogroup_nice: $nice, exit: $rc}
+     + (if $commits == "" then {} else {commits: ($commits | tonumber)} end)' >> "$out.jsonl"
   echo "$label: $(tail -1 "$out.jsonl" | jq -c '{messages_per_s, requests_per_s, latency: (.latency // .request_latency | {p50_ms, p99_ms, max_ms}), errors: ([.errors[]] | add), server_cpu: .cpu.server_pct_of_core, gen_cpu: .cpu.generator_pct_of_core}')" >&2
 }
 
-# loadgen ARGS...: the generator on core 1 against the running server; sets json and rc.
+# The uprobe counting commits (--count-commits).
+if [ -n "$count_commits" ] && [ -z "$tables_from" ]; then
+  addr=$(nm "$build/tetherd" | awk '$3 == "_ZN6tether8database6commitEv" { print "0x" $1 }')
+  perf probe -q -d probe_tetherd:tether_commit 2> /dev/null || true
+  perf probe -q -x "$build/tetherd" -a "tether_commit=$addr"
+fi
+
+# loadgen ARGS...: the generator on core 1 against the running server; sets json, rc and (with
+# --count-commits, for chat runs) commits.
 loadgen() {
   load=$(cut -d' ' -f1 /proc/loadavg)
-  rc=0
+  rc=0 commits="" perf_pid=""
+  if [ -n "$count_commits" ] && [ "$2" = chat ]; then
+    perf stat -x, -e probe_tetherd:tether_commit -p "$server_pid" -o "$out.perf" &
+    perf_pid=$!
+    sleep 0.2
+  fi
   json=$(taskset -c 1 "$loadgen" --target "ws://127.0.0.1:$port/ws" --server-pid "$server_pid" --json --timeout 120 \
     --duration "$duration" "$@") || rc=$?
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    commits=$(awk -F, '/tether_commit/ { print $1 }' "$out.perf")
+  fi
 }
 
 chat_runs() {
@@ -128,9 +152,9 @@ notify_runs() {
 }
 
 tables() {
-  echo "| run | sent/s | delivered msgs/s | p50 | p99 | p99.9 | max | receipts | reordered | server CPU | server µs/msg | generator CPU | errors | load before |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r 'def r: . * 100 | round / 100; select(.scenario == "chat") | "| \(.label) | \(.sent_per_s | round) | \(.messages_per_s | round) | \(.latency.p50_ms | r) ms | \(.latency.p99_ms | r) ms | \(.latency.p999_ms | r) ms | \(.latency.max_ms | r) ms | \(.receipts) | \(.reordered) | \(.cpu.server_pct_of_core | round) % | \(.server_us_per_message | r) | \(.cpu.generator_pct_of_core | round) % | \([.errors[]] | add) | \(.load1_before) |"' "$1"
+  echo "| run | sent/s | delivered msgs/s | p50 | p99 | p99.9 | max | stored / commits | receipts | reordered | server CPU | server µs/msg | generator CPU | errors | load before |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r 'def r: . * 100 | round / 100; select(.scenario == "chat") | "| \(.label)\(if .glibc_tunables != "" then " (" + .glibc_tunables + ")" else "" end) | \(.sent_per_s | round) | \(.messages_per_s | round) | \(.latency.p50_ms | r) ms | \(.latency.p99_ms | r) ms | \(.latency.p999_ms | r) ms | \(.latency.max_ms | r) ms | \(.stored_echoes) / \(.commits // "?") | \(.receipts) | \(.reordered) | \(.cpu.server_pct_of_core | round) % | \(.server_us_per_message | r) | \(.cpu.generator_pct_of_core | round) % | \([.errors[]] | add) | \(.load1_before) |"' "$1"
   echo
   echo "| run | requests/s | messages/s returned | p50 | p99 | p99.9 | max | server CPU | generator CPU | errors | load before |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
