@@ -13,7 +13,7 @@
 #          [--http-conns "1 4 16"] [--only chat|history|notify] [--nice N] [--set tetherd.option=value ...]
 #          [--count-commits] [--tables-from OUT.jsonl]
 # --count-commits (root, perf): a uprobe on tether::database::commit counts the storage actor's
-# commits during each chat run (the JSON's "commits"; open and subscribe phases included).
+# commits during each chat and notify run (the JSON's "commits"; open and subscribe phases included).
 # The server inherits the environment: GLIBC_TUNABLES=... bench/channels.sh runs it with those
 # (recorded in the JSON).
 set -euo pipefail
@@ -73,11 +73,11 @@ if [ -n "$count_commits" ] && [ -z "$tables_from" ]; then
 fi
 
 # loadgen ARGS...: the generator on core 1 against the running server; sets json, rc and (with
-# --count-commits, for chat runs) commits.
+# --count-commits, for chat and notify runs) commits.
 loadgen() {
   load=$(cut -d' ' -f1 /proc/loadavg)
   rc=0 commits="" perf_pid=""
-  if [ -n "$count_commits" ] && [ "$2" = chat ]; then
+  if [ -n "$count_commits" ] && [ "$2" != history ]; then
     perf stat -x, -e probe_tetherd:tether_commit -p "$server_pid" -o "$out.perf" &
     perf_pid=$!
     sleep 0.2
@@ -160,9 +160,9 @@ tables() {
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   jq -r 'def r: . * 100 | round / 100; select(.scenario == "history") | "| \(.label) | \(.requests_per_s | round) | \(.messages_returned / .cpu.wall_s | round) | \(.latency.p50_ms | r) ms | \(.latency.p99_ms | r) ms | \(.latency.p999_ms | r) ms | \(.latency.max_ms | r) ms | \(.cpu.server_pct_of_core | round) % | \(.cpu.generator_pct_of_core | round) % | \([.errors[]] | add) | \(.load1_before) |"' "$1"
   echo
-  echo "| run | requests/s | p50 | p99 | p99.9 | max | delivered / stored | notification p50 / p99 | failed | server CPU | generator CPU | load before |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r 'def r: . * 100 | round / 100; select(.scenario == "notify") | "| \(.label) | \(.requests_per_s | round) | \(.request_latency.p50_ms | r) ms | \(.request_latency.p99_ms | r) ms | \(.request_latency.p999_ms | r) ms | \(.request_latency.max_ms | r) ms | \(.answered_delivered) / \(.answered_stored) | \(.delivery_latency.p50_ms | r) / \(.delivery_latency.p99_ms | r) ms | \(.requests_failed) | \(.cpu.server_pct_of_core | round) % | \(.cpu.generator_pct_of_core | round) % | \(.load1_before) |"' "$1"
+  echo "| run | requests/s | p50 | p99 | p99.9 | max | delivered / stored | requests / commits | notification p50 / p99 | failed | server CPU | generator CPU | load before |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r 'def r: . * 100 | round / 100; select(.scenario == "notify") | "| \(.label) | \(.requests_per_s | round) | \(.request_latency.p50_ms | r) ms | \(.request_latency.p99_ms | r) ms | \(.request_latency.p999_ms | r) ms | \(.request_latency.max_ms | r) ms | \(.answered_delivered) / \(.answered_stored) | \(.requests) / \(.commits // "?") | \(.delivery_latency.p50_ms | r) / \(.delivery_latency.p99_ms | r) ms | \(.requests_failed) | \(.cpu.server_pct_of_core | round) % | \(.cpu.generator_pct_of_core | round) % | \(.load1_before) |"' "$1"
 }
 if [ -n "$tables_from" ]; then tables "$tables_from"; exit 0; fi
 
