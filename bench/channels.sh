@@ -173,3 +173,4 @@ echo "nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg), tetherd $(git -C "$
 [ -z "$only" ] || [ "$only" = notify ] && notify_runs
 tables "$out.jsonl" > "$out.md"
 cat "$out.md"
+if [ -n "$count_commits" ]; then perf probe -q -d probe_tetherd:tether_commit || true; fi
