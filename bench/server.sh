@@ -1,17 +1,17 @@
-# Sourced by the bench scripts: start_server tetherd|trivial starts one server pinned to core 0
-# (taskset -c 0) in a fresh data dir and sets server_pid, server_dir and port (tetherd: once
-# /readyz says ready); stop_server stops it and removes the dir. Needs $build (the build dir) and
+# Sourced by the bench scripts: start_server tetherd|trivial [DIR] starts one server pinned to core 0
+# (taskset -c 0) in a fresh data dir (or in DIR, kept) and sets server_pid, server_dir and port
+# (tetherd: once /readyz says ready); stop_server stops it and removes the dir unless it was given. Needs $build (the build dir) and
 # the array extra_sets (more --set for tetherd, may be empty).
-server_pid="" server_dir=""
+server_pid="" server_dir="" server_keep_dir=""
 stop_server() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  [ -n "$server_dir" ] && rm -rf "$server_dir"
-  server_pid="" server_dir=""
+  [ -n "$server_dir" ] && [ -z "$server_keep_dir" ] && rm -rf "$server_dir"
+  server_pid="" server_dir="" server_keep_dir=""
 }
 
 # Starts SERVER (tetherd or trivial) on core 0; sets server_pid and port.
 start_server() {
-  server_dir=$(mktemp -d)
+  if [ -n "${2:-}" ]; then server_dir=$2 server_keep_dir=1; else server_dir=$(mktemp -d); fi
   if [ "$1" = tetherd ]; then
     # Limits meant for the open internet are lifted: one machine plays 1000 users.
     taskset -c 0 "$build/tetherd" --set server.port=0 --set "storage.data_dir=$server_dir" --set log.level=warn \

@@ -77,7 +77,7 @@ void coordinator::make_workers() {
     t.remote = remote;
     if (!sources.empty()) t.source = sources[i % sources.size()];
     t.host = opts_.host + ":" + opts_.port;
-    const auto user = opts_.user_prefix + std::to_string(i);
+    const auto user = user_of(opts_, i);
     t.path = opts_.path + sep + (opts_.token_cmd.empty() ? "user_id=" + user : "token=" + run_token_cmd(opts_.token_cmd, user));
     t.max_queue = opts_.max_queue;
     targets[i % opts_.threads].push_back(std::move(t));
@@ -158,6 +158,21 @@ run_result coordinator::run() {
     sleep_s(opts_.duration_s);  // hold; losses show in the live counters
   } else if (opts_.scenario == scenario_kind::echo) {
     measure_traffic(r, "echo", 0.2);  // then the last pongs in flight
+  } else if (opts_.scenario == scenario_kind::chat || opts_.scenario == scenario_kind::notify) {
+    // Every connection subscribed (its chat, or its notifications) before anything is sent.
+    const auto members = opened();
+    each([](worker& w) { w.subscribe_all(); });
+    r.join_s = wait_for([&] { return total(&progress::joined) >= members; }, opts_.timeout_s);
+    measure_traffic(r, opts_.scenario == scenario_kind::chat ? "chat" : "notify", opts_.drain_s);
+  } else if (opts_.scenario == scenario_kind::history) {
+    if (opts_.fill > 0) {
+      // Stored through the server, one connection, --window in flight: the fill's own rate is reported.
+      const auto start = now_ns();
+      each([](worker& w) { w.fill_all(); });
+      const auto s = wait_for([&] { return total(&progress::filled) >= opts_.fill; }, 1e9);
+      r.fill_s = s < 0 ? -1 : static_cast<double>(now_ns() - start) / 1e9;
+    }
+    measure_traffic(r, "history", 0.5);
   } else {
     // join and fanout both start by putting everyone in the room at once.
     const auto members = opened();
@@ -183,6 +198,7 @@ run_result coordinator::run() {
   r.joined = total(&progress::joined);
   r.fully_seen = total(&progress::fully_seen);
   r.lost = total(&progress::lost);
+  r.filled = total(&progress::filled);
   each([](worker& w) { w.close_all(); });
   sleep_s(0.3);  // close handshakes; a server too slow to answer them is not our measurement
   for (auto& w : workers_) w->stop_and_join();
@@ -210,6 +226,15 @@ run_result coordinator::run() {
     t.delivered_in_window += s.delivered_in_window;
     t.gaps += s.gaps;
     t.reordered += s.reordered;
+    t.receipts += s.receipts;
+    t.echoes += s.echoes;
+    t.history_messages += s.history_messages;
+    t.http_requests += s.http_requests;
+    t.http_in_window += s.http_in_window;
+    t.http_failed += s.http_failed;
+    t.notify_delivered += s.notify_delivered;
+    t.notify_stored += s.notify_stored;
+    t.http_ns.merge(s.http_ns);
     for (const auto& [k, v] : s.reasons) t.reasons[k] += v;
     t.upgrade_ns.merge(s.upgrade_ns);
     t.join_ns.merge(s.join_ns);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -10,7 +11,7 @@ namespace loadgen {
 namespace {
 
 const char* usage =
-    "usage: tether-loadgen --scenario idle|echo|join|fanout [options]\n"
+    "usage: tether-loadgen --scenario idle|echo|join|fanout|chat|history|notify [options]\n"
     "  --target ws://HOST:PORT/PATH   server (default ws://127.0.0.1:8080/ws)\n"
     "  --threads T                    worker threads, each with its own io_context (1)\n"
     "  --connections N                connections (idle/echo/join); fanout: same as --room-size\n"
@@ -30,6 +31,14 @@ const char* usage =
     "  --window W                     closed loop: messages in flight per sender (1)\n"
     "  --payload B                    fanout: padding bytes in data (0)\n"
     "  --max-queue Q                  outgoing messages queued per connection before a drop (4096)\n"
+    "  --chats C                      chat: C chats of 2 members (2C connections; default 100)\n"
+    "  --send-rate R                  chat: messages/s per connection (0: closed loop, --window)\n"
+    "  --content B                    chat, history fill: content bytes per message (16)\n"
+    "  --chat ID                      history: the chat (dm:<prefix>a0:<prefix>b0)\n"
+    "  --limit L                      history: messages per request (50)\n"
+    "  --fill N                       history: connection 0 first sends N messages (--window in flight)\n"
+    "  --http-connections H           notify: keep-alive HTTP connections posting (4)\n"
+    "  --api-key K | --api-key-file F notify: the server's api key\n"
     "  --server-pid PID               also report this process's CPU over the measured phase\n"
     "  --json                         one JSON object on stdout instead of text\n";
 
@@ -70,7 +79,28 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+std::string read_key(const char* path) {
+  std::ifstream in(path);
+  std::string key;
+  if (!std::getline(in, key)) fail(std::string("cannot read ") + path);
+  while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  return key;
+}
+
 }  // namespace
+
+std::string user_of(const options& o, std::size_t i) {
+  const char* side = i % 2 ? "b" : "a";
+  if (o.scenario == scenario_kind::chat) return o.user_prefix + side + std::to_string(i / 2);
+  if (o.scenario == scenario_kind::history) return o.user_prefix + side + "0";
+  return o.user_prefix + std::to_string(i);
+}
+
+std::string chat_of(const options& o, std::size_t i) {
+  if (o.scenario == scenario_kind::chat)
+    return "dm:" + o.user_prefix + "a" + std::to_string(i / 2) + ":" + o.user_prefix + "b" + std::to_string(i / 2);
+  return o.chat;
+}
 
 const char* to_string(scenario_kind k) {
   switch (k) {
@@ -78,6 +108,9 @@ const char* to_string(scenario_kind k) {
     case scenario_kind::echo: return "echo";
     case scenario_kind::join: return "join";
     case scenario_kind::fanout: return "fanout";
+    case scenario_kind::chat: return "chat";
+    case scenario_kind::history: return "history";
+    case scenario_kind::notify: return "notify";
   }
   return "?";
 }
@@ -100,6 +133,9 @@ options parse_options(int argc, char** argv) {
       else if (s == "echo") o.scenario = scenario_kind::echo;
       else if (s == "join") o.scenario = scenario_kind::join;
       else if (s == "fanout") o.scenario = scenario_kind::fanout;
+      else if (s == "chat") o.scenario = scenario_kind::chat;
+      else if (s == "history") o.scenario = scenario_kind::history;
+      else if (s == "notify") o.scenario = scenario_kind::notify;
       else fail("unknown scenario " + s);
     } else if (flag == "--target") parse_target(o, value());
     else if (flag == "--threads") o.threads = static_cast<unsigned>(std::max<std::size_t>(1, count()));
@@ -119,10 +155,26 @@ options parse_options(int argc, char** argv) {
     else if (flag == "--window") o.window = std::max<std::size_t>(1, count());
     else if (flag == "--payload") o.payload_bytes = count();
     else if (flag == "--max-queue") o.max_queue = std::max<std::size_t>(1, count());
+    else if (flag == "--chats") o.chats = count();
+    else if (flag == "--send-rate") o.publish_rate = to_number(flag.c_str(), value());
+    else if (flag == "--content") o.content_bytes = count();
+    else if (flag == "--chat") o.chat = value();
+    else if (flag == "--limit") o.limit = std::max<std::size_t>(1, count());
+    else if (flag == "--fill") o.fill = count();
+    else if (flag == "--http-connections") o.http_connections = count();
+    else if (flag == "--api-key") o.api_key = value();
+    else if (flag == "--api-key-file") o.api_key = read_key(value());
     else if (flag == "--server-pid") o.server_pid = static_cast<long>(to_number(flag.c_str(), value()));
     else if (flag == "--json") o.json = true;
     else fail("unknown flag " + flag);
   }
+  if (o.scenario == scenario_kind::chat) {
+    if (o.chats == 0) o.chats = 100;
+    o.connections = 2 * o.chats;
+  }
+  if (o.scenario == scenario_kind::history && o.chat.empty())
+    o.chat = "dm:" + o.user_prefix + "a0:" + o.user_prefix + "b0";
+  if (o.scenario == scenario_kind::notify && o.api_key.empty()) fail("notify needs --api-key or --api-key-file");
   if (o.connections == 0) fail("--connections must be at least 1");
   if (o.scenario == scenario_kind::fanout && (o.publishers == 0 || o.publishers > o.connections))
     fail("--publishers must be 1..room size");

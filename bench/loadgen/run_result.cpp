@@ -63,6 +63,48 @@ json::object to_json(const options& o, const run_result& r) {
     out["round_trips_per_s"] = per_s(t.round_trips_in_window, r.measure_s);
     out["latency"] = latency(t.latency_ns);
   }
+  if (o.scenario == scenario_kind::chat) {
+    out["chats"] = o.chats;
+    out["subscribed"] = r.joined;
+    out["subscribe_s"] = r.join_s;
+    out["send_rate_per_connection"] = o.publish_rate;
+    out["window"] = o.window;
+    out["sent"] = t.published;
+    out["sent_per_s"] = per_s(t.published, r.measure_s);
+    out["stored_echoes"] = t.echoes;           // every message comes back to its sender once stored
+    out["delivered"] = t.delivered;            // new_message received by the other member
+    out["delivered_in_window"] = t.delivered_in_window;
+    out["messages_per_s"] = per_s(t.delivered_in_window, r.measure_s);
+    out["receipts"] = t.receipts;
+    out["reordered"] = t.reordered;
+    out["latency"] = latency(t.latency_ns);
+    out["server_us_per_message"] = t.delivered_in_window && r.server_cpu_s >= 0
+        ? json::value(r.server_cpu_s * 1e6 / static_cast<double>(t.delivered_in_window)) : json::value(nullptr);
+  }
+  if (o.scenario == scenario_kind::history) {
+    out["chat"] = o.chat;
+    out["limit"] = o.limit;
+    out["window"] = o.window;
+    out["filled"] = r.filled;
+    out["fill_s"] = r.fill_s;
+    out["fill_per_s"] = r.fill_s > 0 ? per_s(r.filled, r.fill_s) : 0.0;
+    out["requests"] = t.round_trips;
+    out["requests_per_s"] = per_s(t.round_trips_in_window, r.measure_s);
+    out["messages_returned"] = t.history_messages;
+    out["latency"] = latency(t.latency_ns);
+  }
+  if (o.scenario == scenario_kind::notify) {
+    out["subscribed"] = r.joined;
+    out["http_connections"] = o.http_connections;
+    out["requests"] = t.http_requests;
+    out["requests_failed"] = t.http_failed;
+    out["requests_per_s"] = per_s(t.http_in_window, r.measure_s);
+    out["request_latency"] = latency(t.http_ns);
+    out["answered_delivered"] = t.notify_delivered;
+    out["answered_stored"] = t.notify_stored;
+    out["notifications_received"] = t.delivered;
+    out["delivery_latency"] = latency(t.latency_ns);
+  }
   if (o.scenario == scenario_kind::fanout) {
     const auto expected = t.published * r.joined;  // every member, the sender included
     out["room_size"] = r.joined;

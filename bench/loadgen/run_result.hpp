@@ -14,6 +14,8 @@ struct run_result {
   std::uint64_t lost = 0;
   std::uint64_t joined = 0;
   std::uint64_t fully_seen = 0;
+  std::uint64_t filled = 0;      // history --fill: messages stored
+  double fill_s = -1;            // history --fill: first send -> last stored
   double open_s = -1;            // first connect -> last upgrade (or failure)
   double join_s = -1;            // join_room sent -> last room_joined; -1: timed out
   double all_seen_s = -1;        // join_room sent -> every member saw every user_joined

@@ -1,5 +1,7 @@
 #include "bench/loadgen/worker.hpp"
 
+#include "bench/loadgen/http_poster.hpp"
+
 #include <boost/asio/post.hpp>
 #include <pthread.h>
 #include <time.h>
@@ -20,6 +22,7 @@ worker::worker(unsigned id, const options& o, std::vector<client_target> targets
   members_.resize(targets_.size());
   for (std::size_t i = 0; i < members_.size(); ++i) {
     members_[i].global = global[i];
+    if (o.scenario == scenario_kind::chat || o.scenario == scenario_kind::history) members_[i].chat = chat_of(o, global[i]);
     if (o.scenario == scenario_kind::fanout) members_[i].next_seq.assign(o.publishers, 0);
   }
 }
@@ -118,6 +121,7 @@ void worker::send(member& m, std::string text) {
 
 void worker::close_all() {
   traffic_on_ = false;
+  for (auto& p : posters_) p->stop();
   open_timer_.cancel();
   for (auto& m : members_) {
     if (m.pub_timer) m.pub_timer->cancel();

@@ -41,6 +41,10 @@ class worker : public client_events {
   void open_all();
   // room_size: the members the room will end with (the connections that opened).
   void join_all(std::uint64_t room_size);
+  // chat, notify: subscribe every connection (counted as joined on `subscribed`).
+  void subscribe_all();
+  // history --fill: connection 0 sends --fill messages into the chat, --window in flight.
+  void fill_all();
   // window_end: deliveries after it count as drained (the throughput is the in-window count).
   void start_traffic(std::int64_t window_end);
   void stop_traffic();
@@ -70,8 +74,18 @@ class worker : public client_events {
     std::uint64_t pub_seq = 0;            // fanout: this member's next seq when it publishes
     std::unique_ptr<asio::steady_timer> pub_timer;
     std::int64_t pub_next_ns = 0;
+    std::string chat;                     // chat, history: the chat it sends to / reads
+    std::int64_t last_message_id = 0;     // chat: the last message_id it received
+    std::int64_t max_id = 0;              // history: the newest id, from its first answer
+    std::uint64_t fill_sent = 0;          // history: --fill messages sent
   };
 
+  void send_chat(member& m);
+  void on_new_message(member& m, std::string_view text, std::int64_t now);
+  void send_history(member& m);
+  void on_history(member& m, std::string_view text, std::int64_t now);
+  void on_notification(std::string_view text, std::int64_t now);
+  void start_posters();
   void open_more();
   void count_reason(const std::string& what);
   void send(member& m, std::string text);
@@ -96,6 +110,9 @@ class worker : public client_events {
   std::int64_t open_began_ns_ = 0;
   asio::steady_timer open_timer_;
   bool traffic_on_ = false;
+  std::vector<std::shared_ptr<class http_poster>> posters_;
+  std::uint64_t notify_seq_ = 0;
+  std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;  // history: xorshift for before_id
   std::uint64_t room_size_ = 0;
   std::int64_t window_end_ns_ = INT64_MAX;  // deliveries after it count as drained, not in-window
   worker_stats stats_;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bench/loadgen/message_scan.hpp"
+#include "bench/loadgen/http_poster.hpp"
 #include "bench/loadgen/worker.hpp"
 
 namespace loadgen {
@@ -32,24 +33,29 @@ void worker::start_traffic(std::int64_t window_end) {
     if (m.gone || !m.conn) continue;
     if (opts_.scenario == scenario_kind::echo) {
       for (std::size_t i = 0; i < opts_.window; ++i) send_ping(m);
-    } else if (opts_.scenario == scenario_kind::fanout && is_publisher(m)) {
+    } else if (opts_.scenario == scenario_kind::history) {
+      for (std::size_t i = 0; i < opts_.window; ++i) send_history(m);
+    } else if ((opts_.scenario == scenario_kind::fanout && is_publisher(m)) || opts_.scenario == scenario_kind::chat) {
       if (opts_.publish_rate > 0) {
         // Spread the publishers over one interval so they do not all fire together.
         const auto interval = static_cast<std::int64_t>(1e9 / opts_.publish_rate);
-        m.pub_next_ns = now + interval * static_cast<std::int64_t>(m.global) / static_cast<std::int64_t>(opts_.publishers);
+        const auto senders = opts_.scenario == scenario_kind::chat ? opts_.connections : opts_.publishers;
+        m.pub_next_ns = now + interval * static_cast<std::int64_t>(m.global) / static_cast<std::int64_t>(senders);
         m.pub_timer = std::make_unique<asio::steady_timer>(ioc_);
         schedule_publish(m);
       } else {
-        for (std::size_t i = 0; i < opts_.window; ++i) publish(m);
+        for (std::size_t i = 0; i < opts_.window; ++i) opts_.scenario == scenario_kind::chat ? send_chat(m) : publish(m);
       }
     }
   }
+  if (opts_.scenario == scenario_kind::notify) start_posters();
 }
 
 void worker::stop_traffic() {
   traffic_on_ = false;
   for (auto& m : members_)
     if (m.pub_timer) m.pub_timer->cancel();
+  for (auto& p : posters_) p->stop();
 }
 
 void worker::on_text(client& c, std::string_view text) {
@@ -58,7 +64,20 @@ void worker::on_text(client& c, std::string_view text) {
   ++stats_.received;
   stats_.bytes_received += text.size();
   const auto type = message_type(text);
-  if (type == "room_message") {
+  if (type == "new_message") {
+    on_new_message(m, text, now);
+  } else if (type == "history") {
+    on_history(m, text, now);
+  } else if (type == "notification") {
+    on_notification(text, now);
+  } else if (type == "message_delivered") {
+    ++stats_.receipts;
+  } else if (type == "subscribed") {
+    if (!m.joined) {
+      m.joined = true;
+      stats_.live.joined.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else if (type == "room_message") {
     on_room_message(m, text, now);
   } else if (type == "pong") {
     on_pong(m, text, now);
@@ -150,7 +169,7 @@ void worker::schedule_publish(member& m) {
     const auto now = now_ns();
     int burst = 0;
     while (m.pub_next_ns <= now && burst < max_publish_burst) {
-      publish(m);
+      opts_.scenario == scenario_kind::chat ? send_chat(m) : publish(m);
       m.pub_next_ns += interval;
       ++burst;
     }
