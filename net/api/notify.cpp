@@ -43,35 +43,31 @@ public:
   const std::string& message() const { return message_; }
 
   std::string user(const char* key) {
-    auto* v = body_.if_contains(key);
-    if (v && v->is_string() && codec::valid_user_id(v->as_string())) return std::string(v->as_string());
-    fail(key, "must be a user id: 1-128 characters of [A-Za-z0-9_.@-]");
-    return {};
+    auto* v = take(key, [](const json::value& x) { return x.is_string() && codec::valid_user_id(x.as_string()); },
+                   "must be a user id: 1-128 characters of [A-Za-z0-9_.@-]");
+    return v ? std::string(v->as_string()) : std::string();
   }
   // A post, request or similar id of the service: an id string or an integer, passed on as given.
   json::value id(const char* key) {
-    auto* v = body_.if_contains(key);
-    if (v && (v->is_int64() || v->is_uint64() || (v->is_string() && codec::valid_id(v->as_string())))) return *v;
-    fail(key, "must be an integer or 1-128 characters of [A-Za-z0-9_.:@-]");
-    return nullptr;
+    auto* v = take(key,
+                   [](const json::value& x) {
+                     return x.is_int64() || x.is_uint64() || (x.is_string() && codec::valid_id(x.as_string()));
+                   },
+                   "must be an integer or 1-128 characters of [A-Za-z0-9_.:@-]");
+    return v ? *v : json::value(nullptr);
   }
   std::string name(const char* key) {
-    auto* v = body_.if_contains(key);
-    if (v && v->is_string() && codec::valid_display_name(v->as_string())) return std::string(v->as_string());
-    fail(key, "must be a string of 1-128 bytes without control characters");
-    return {};
+    auto* v = take(key, [](const json::value& x) { return x.is_string() && codec::valid_display_name(x.as_string()); },
+                   "must be a string of 1-128 bytes without control characters");
+    return v ? std::string(v->as_string()) : std::string();
   }
   json::value object(const char* key) {
-    auto* v = body_.if_contains(key);
-    if (v && v->is_object()) return *v;
-    fail(key, "must be a JSON object");
-    return nullptr;
+    auto* v = take(key, [](const json::value& x) { return x.is_object(); }, "must be a JSON object");
+    return v ? *v : json::value(nullptr);
   }
   json::value any(const char* key) {
-    auto* v = body_.if_contains(key);
-    if (v) return *v;
-    fail(key, "is required");
-    return nullptr;
+    auto* v = take(key, [](const json::value&) { return true; }, "is required");
+    return v ? *v : json::value(nullptr);
   }
   // Distinct user ids, in the order given; `min` of them at least.
   std::vector<std::string> users(const char* key, std::size_t min) {
@@ -98,6 +94,14 @@ public:
     if (v->is_string()) return std::string(v->as_string());
     fail(key, "must be a string");
     return std::nullopt;
+  }
+  // The field if present and `ok`; else null, and the request fails naming it.
+  template <class Ok>
+  const json::value* take(const char* key, Ok ok, const char* why) {
+    auto* v = body_.if_contains(key);
+    if (v && ok(*v)) return v;
+    fail(key, why);
+    return nullptr;
   }
   void fail(const std::string& key, const std::string& why) {
     if (!field_.empty()) return;

@@ -71,15 +71,18 @@ http_result api_post(const server_process& s, const std::string& path, const obj
   return http_call(s.port(), http::verb::post, path, s.api_key(), serialize(body), "application/json");
 }
 
+// alice on `a` and bob on `b`, both subscribed to their dm chat.
+bool both_in_chat(const server_process& s, ws_client& a, ws_client& b) {
+  return open_session(a, s.token("alice")) && open_session(b, s.token("bob")) && subscribe(a, "messages/" + dm) &&
+         subscribe(b, "messages/" + dm);
+}
+
 }  // namespace
 
 TEST(Channels, ChatMessagesReachBothSidesWithDeliveredAndReadReceipts) {
   server_process s;
   ws_client a(s.port()), b(s.port());
-  ASSERT_TRUE(open_session(a, s.token("alice")));
-  ASSERT_TRUE(open_session(b, s.token("bob")));
-  ASSERT_TRUE(subscribe(a, "messages/" + dm));
-  ASSERT_TRUE(subscribe(b, "messages/" + dm));
+  ASSERT_TRUE(both_in_chat(s, a, b));
 
   say(a, "hello", "m-1");
   auto mine = a.next_of_type("new_message");
@@ -202,10 +205,7 @@ TEST(Channels, ContentOverTheByteLimitIsRefusedAndHistoryPages) {
 TEST(Channels, TypingReachesTheOthersOnlyAndRepeatsAreThrottled) {
   server_process s;
   ws_client a(s.port()), b(s.port());
-  ASSERT_TRUE(open_session(a, s.token("alice")));
-  ASSERT_TRUE(open_session(b, s.token("bob")));
-  ASSERT_TRUE(subscribe(a, "messages/" + dm));
-  ASSERT_TRUE(subscribe(b, "messages/" + dm));
+  ASSERT_TRUE(both_in_chat(s, a, b));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.send_json({{"type", "typing"}, {"chat_id", dm}, {"is_typing", true}}));
   ASSERT_TRUE(a.send_json({{"type", "typing"}, {"chat_id", dm}, {"is_typing", false}}));
   auto seen = all_within(b, "typing", 500ms);

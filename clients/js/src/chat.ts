@@ -1,5 +1,6 @@
 import { Emitter } from './emitter.js';
 import { TetherError } from './errors.js';
+import type { ChannelsHost } from './channels.js';
 import type {
   AckMessage,
   HistoryMessage,
@@ -12,18 +13,8 @@ import type {
   TypingMessage,
 } from './types.js';
 
-/** What a chat handle needs from the channels helper (internal). */
-export interface ChatHost {
-  /** A request with a fresh `ref`; `onRef` learns that ref before the message goes out. */
-  request(message: OutgoingMessage, front: boolean, timeoutMs?: number, onRef?: (ref: Ref) => void): Promise<any>;
-  /** Forgets a pending request without settling it (its answer came in another form). */
-  cancel(ref: Ref): void;
-  /** Sends now if the session is open; else drops the message and returns false. */
-  sendIfOpen(message: OutgoingMessage): boolean;
-  /** This client's user id (from the last `connected`). */
-  userId(): string | undefined;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+/** What a chat handle needs from the channels helper (internal): the client's side, and subscribing. */
+export interface ChatHost extends ChannelsHost {
   subscribe(channel: string, options: SubscribeOptions): Promise<SubscribedMessage>;
   unsubscribe(channel: string, options: { timeoutMs?: number }): Promise<void>;
 }
