@@ -28,6 +28,7 @@
 #include <iostream>
 #include <thread>
 
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -110,10 +111,23 @@ void start_exit_watchdog(int exit_code) {
   }).detach();
 }
 
+// glibc gives the top of a thread's heap back to the kernel whenever more than the trim threshold
+// is free there (128 KiB by default), and takes it again on the next allocation. The storage
+// thread does exactly that once per stored message (SQLite's savepoint journal, freed at RELEASE):
+// one madvise and a TLB shootdown to every other thread each time, ~26 % of the server's CPU under
+// chat load (docs/benchmarks.md, "Channels"). A fixed threshold of 16 MiB per heap keeps that
+// memory; mid-size buffers (up to 1 MiB: history pages, coalesced writes) come from the heap rather
+// than a fresh mmap each time (a fixed threshold turns off glibc's sliding mmap threshold).
+void tune_malloc() {
+  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+}
+
 }  // namespace
 
 int serve(settings s) {
   configure_logging(s);
+  tune_malloc();
   // First the things that can refuse at once (another server on this data dir, a bad bind, a bad
   // certificate), before anything is opened or recovered and before any actor runs: an error
   // thrown after the actor system started would wait for its actors instead of exiting.
