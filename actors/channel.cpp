@@ -58,9 +58,12 @@ struct channel_state {
   std::int64_t latest_id = 0;  // the last id stored in this channel (the replay's target)
   std::unordered_map<std::string, typing_seen> typing;
   std::uint64_t next_gen = 1;
-  std::int64_t in_flight = 0;  // storage and reader requests not answered yet
+  // Storage and reader requests not answered yet (access checks included: a channel never asks
+  // to go while one could still add a subscriber or a message).
+  std::int64_t in_flight = 0;
   std::uint64_t ops_seen = 0;  // from the registry: compared on vacate
   bool vacating = false;
+  bool retired = false;  // the registry let it go: it quits once what is in flight is done
   channel_state() { ++live().channels; }
   ~channel_state() {
     --live().channels;
@@ -108,16 +111,19 @@ void with_access(channel_self self, const std::string& user, const std::shared_p
     refuse(out, st, ref);
     return refused();
   }
+  ++st.in_flight;
   self->request(st.deps.reader, caf::infinite, chat_info_atom::value, st.what.chat_id)
       .await(
           [self, user, out, ref, then, refused](chat_info& info) mutable {
+            --self->state.in_flight;
             learn_chat(self->state, info);
             if (allowed_now(self->state, user))
               return then();
             refuse(out, self->state, ref);
             refused();
           },
-          [out, ref, refused](caf::error&) mutable {
+          [self, out, ref, refused](caf::error&) mutable {
+            --self->state.in_flight;
             out->send(codec::error_frame(err::internal, "could not check access; try again", ref));
             refused();
           });
@@ -310,14 +316,20 @@ void on_unsubscribe(channel_self self, const unsubscribe_request& r) {
 
 void maybe_vacate(channel_self self) {
   auto& st = self->state;
-  if (!st.subs.empty() || st.in_flight > 0 || st.vacating) return;
+  if (!st.subs.empty() || st.in_flight > 0) return;
+  if (st.retired) return self->quit();
+  if (st.vacating) return;
   st.vacating = true;
   auto registry = caf::actor_cast<channel_registry_actor>(st.deps.registry);
   self->request(registry, caf::infinite, vacate_atom::value, st.key, st.ops_seen)
       .then(
           [self](bool retire) {
-            self->state.vacating = false;
-            if (retire && self->state.subs.empty()) self->quit();
+            auto& s = self->state;
+            s.vacating = false;
+            if (!retire) return;
+            // Nothing can reach it from now on; what it still has in flight finishes first.
+            s.retired = true;
+            maybe_vacate(self);
           },
           [self](caf::error&) { self->quit(); });
 }
