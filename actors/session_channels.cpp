@@ -33,52 +33,66 @@ chat_request request_of(session_self self, const boost::json::value& ref) {
   return chat_request{st.session_id, st.user_id, st.out, ref};
 }
 
-void remember(session_self self, const std::string& channel, const std::string& key, const caf::actor_addr& by) {
+// The channel answered the subscription: its actor is monitored from now on. False when the
+// session unsubscribed (or ended) meanwhile: the channel got that after the subscribe, in order,
+// and nothing is left to remember.
+bool remember(session_self self, const std::string& channel, const caf::actor_addr& by) {
   auto& subs = self->state.channels.subscribed;
-  auto& e = subs[channel];
+  auto it = subs.find(channel);
+  if (it == subs.end()) return false;
+  auto& e = it->second;
   if (e.channel && e.channel != by) self->demonitor(e.channel);
   if (by && e.channel != by) self->monitor(by);
-  e.key = key;
   e.channel = by;
+  return true;
+}
+
+// A refused subscription: gone again, unless an earlier one of the same channel was confirmed.
+void forget_pending(session_self self, const std::string& channel) {
+  auto& subs = self->state.channels.subscribed;
+  auto it = subs.find(channel);
+  if (it != subs.end() && !it->second.channel && channel != online_channel) subs.erase(it);
 }
 
 // `endpoint`: the endpoint's own channel; refused, the connection closes with 4003 (§11).
+// The subscription counts from now (a client may unsubscribe as soon as it reads `subscribed`,
+// which the channel sends before this session hears back): an unsubscribe sent meanwhile follows
+// the subscribe to the channel, in order.
 void subscribe(session_self self, const std::string& channel, std::optional<std::int64_t> since,
                boost::json::value ref, bool quiet, bool endpoint) {
   auto& st = self->state;
+  auto key = channel == online_channel ? std::string(online_channel) : channel_key_for(channel, st.user_id);
+  st.channels.subscribed[channel].key = key;
+  auto keep = [self, channel](std::int64_t last_id) {
+    // Kept for a resume after a restart (§4), with where the subscription starts.
+    self->send(self->state.deps.storage, sub_atom::value, self->state.session_id, channel, last_id);
+  };
+  auto failed = [self, channel, ref](caf::error& e) {
+    spdlog::error("session {}: subscribing to {} failed: {}", self->state.session_id, channel, to_string(e));
+    forget_pending(self, channel);
+    send_error(self, err::internal, "could not subscribe; try again", ref);
+  };
   if (channel == online_channel) {
     self->request(st.deps.presence, caf::infinite, subscribe_atom::value, subscriber_of(self, since, ref, quiet))
         .then(
-            [self](bool) {
-              if (ended(self)) return;
-              remember(self, online_channel, online_channel, caf::actor_addr{});
-              self->send(self->state.deps.storage, sub_atom::value, self->state.session_id, std::string(online_channel),
-                         std::int64_t{-1});
+            [self, keep](bool) {
+              if (!ended(self) && remember(self, online_channel, caf::actor_addr{})) keep(-1);
             },
-            [self, ref](caf::error&) { send_error(self, err::internal, "could not subscribe; try again", ref); });
+            failed);
     return;
   }
-  auto key = channel_key_for(channel, st.user_id);
   self->request(st.deps.channels, caf::infinite, subscribe_atom::value, key, subscriber_of(self, since, ref, quiet))
       .then(
-          [self, channel, key, endpoint](subscribe_result& r) {
-            if (ended(self)) {
-              if (r.ok) self->send(self->state.deps.channels, unsubscribe_atom::value, key,
-                                   unsubscribe_request{self->state.session_id, false, nullptr, nullptr, channel});
-              return;
-            }
+          [self, channel, endpoint, keep](subscribe_result& r) {
+            if (ended(self)) return;  // its end unsubscribed it, after this subscribe
             if (r.ok) {
-              remember(self, channel, key, r.channel.address());
-              // Kept for a resume after a restart (§4), with where the subscription starts.
-              self->send(self->state.deps.storage, sub_atom::value, self->state.session_id, channel, r.last_id);
+              if (remember(self, channel, r.channel.address())) keep(r.last_id);
               return;
             }
+            forget_pending(self, channel);
             if (endpoint) end_session(self, "closed", 4003, "forbidden");
           },
-          [self, ref](caf::error& e) {
-            spdlog::error("session {}: subscribing failed: {}", self->state.session_id, to_string(e));
-            send_error(self, err::internal, "could not subscribe; try again", ref);
-          });
+          failed);
 }
 
 // The chat a message is about: its chat_id, else the endpoint's. Empty (and answered): none.

@@ -46,7 +46,8 @@ std::optional<std::string> endpoint_channel(const std::string& path) {
     if (path == std::string("/ws/") + c) return std::string(c);
   static const std::string chat_prefix = "/ws/messages/";
   if (path.compare(0, chat_prefix.size(), chat_prefix) == 0) {
-    auto chat = path.substr(chat_prefix.size());
+    // Percent-decoded: a client may encode the ':' of dm:{a}:{b} (encodeURIComponent does).
+    auto chat = percent_decode(path.substr(chat_prefix.size()));
     if (codec::valid_chat_id(chat)) return "messages/" + chat;
   }
   return std::nullopt;

@@ -15,6 +15,8 @@ int hex_value(char c) {
   return -1;
 }
 
+}  // namespace
+
 std::string percent_decode(boost::beast::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -28,6 +30,8 @@ std::string percent_decode(boost::beast::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 // Constant time, so that the time of a refusal does not tell how much of the key was right.
 bool equal_secret(const std::string& a, const std::string& b) {

@@ -14,6 +14,8 @@ namespace tether {
 
 // Splits "/path?query" and reads one query parameter (percent-decoded).
 std::string path_of(boost::beast::string_view target);
+// %XX sequences decoded (a path segment, a query value).
+std::string percent_decode(boost::beast::string_view s);
 std::optional<std::string> query_param(boost::beast::string_view target, const std::string& name);
 
 // The bearer token of the Authorization header, or empty.

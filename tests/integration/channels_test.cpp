@@ -232,6 +232,12 @@ TEST(Channels, ChatEndpointSubscribesAtOnceAndRefusesNonMembers) {
   auto h = request(a, {{"type", "history"}});
   ASSERT_TRUE(h);
   EXPECT_EQ(str(*h, "type"), "history") << serialize(*h);
+  // The chat id may come percent-encoded (encodeURIComponent encodes its ':').
+  ws_client enc(s.port());
+  ASSERT_TRUE(open_session(enc, s.token("bob"), "", "/ws/messages/dm%3Aalice%3Abob"));
+  auto enc_sub = enc.next_json();
+  ASSERT_TRUE(enc_sub);
+  EXPECT_EQ(str(*enc_sub, "channel"), "messages/" + dm) << serialize(*enc_sub);
   // Elsewhere chat_id is required.
   ws_client plain(s.port());
   ASSERT_TRUE(open_session(plain, s.token("alice")));
