@@ -140,6 +140,21 @@ TEST_F(Channels, PresenceCountsUsersNotTabsAndIgnoresResumes) {
   EXPECT_EQ(*ask<std::int64_t>(deps().presence, count_atom::value), 1);  // carol
 }
 
+// typing is droppable (§8: a slow reader loses it first), a chat message is not.
+TEST_F(Channels, TypingIsDroppedForASlowReaderAndMessagesAreNot) {
+  auto a = open_session("alice"), b = open_session("bob");
+  subscribe(b, "messages/" + dm);
+  b.link->refuse_droppable = true;  // its queue is past half of limits.max_outbound_bytes
+  send_json(a, R"({"type":"typing","chat_id":"dm:alice:bob","is_typing":true})");
+  tell_say(a, "still delivered");
+  run();
+  EXPECT_EQ(b.link->count("typing"), 0u);
+  EXPECT_EQ(ids_seen(b), one_to(1));
+  b.link->refuse_droppable = false;
+  send_json(a, R"({"type":"typing","chat_id":"dm:alice:bob","is_typing":false})");
+  EXPECT_EQ(b.link->count("typing"), 1u);
+}
+
 // The storage actor groups a burst into few transactions (the durability rule stays: each
 // new_message follows its commit).
 TEST_F(Channels, ABurstOfAThousandMessagesIsNotAThousandCommits) {
