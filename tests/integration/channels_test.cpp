@@ -338,9 +338,14 @@ TEST(Channels, ASubscriberBackWithSinceIdGetsExactlyWhatItMissedThenLiveOnes) {
   ws_client back(s.port());
   ASSERT_TRUE(open_session(back, s.token("bob")));
   ASSERT_TRUE(subscribe(back, "messages/" + dm, last));
+  auto got = collect(back, "new_message", 20);
+  ASSERT_EQ(got.size(), 20u);
+  // Sent once the replay is over, so that it is delivered live (a message the replay catches up
+  // with is delivered by the replay, without a receipt).
   say(a, "live");
-  auto got = collect(back, "new_message", 21);
-  ASSERT_EQ(got.size(), 21u);
+  auto live = collect(back, "new_message", 1);
+  ASSERT_EQ(live.size(), 1u);
+  got.push_back(live[0]);
   std::vector<std::string> want;
   for (int i = 1; i <= 20; ++i) want.push_back("missed " + std::to_string(i));
   want.push_back("live");
