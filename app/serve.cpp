@@ -6,6 +6,7 @@
 #include "actors/supervisor.hpp"
 #include "app/activity_log.hpp"
 #include "app/data_dir_lock.hpp"
+#include "app/json_log_formatter.hpp"
 #include "app/listen_socket.hpp"
 #include "app/version.hpp"
 #include "net/ask.hpp"
@@ -48,6 +49,7 @@ constexpr auto close_grace = std::chrono::seconds(2);
 
 void configure_logging(const settings& s) {
   spdlog::set_level(spdlog::level::from_str(s.log.level));
+  if (s.log.format == "json") spdlog::default_logger()->set_formatter(std::make_unique<json_log_formatter>());
   spdlog::flush_on(spdlog::level::warn);
 }
 

@@ -123,6 +123,7 @@ const std::vector<option>& options() {
       text(TETHER_OPTION(cluster, redis_url), "Redis shared by the nodes of a cluster; empty: a single node.", &redis_url),
 
       choice(TETHER_OPTION(log, level), {"trace", "debug", "info", "warn", "error", "off"}, "Least severe log level written."),
+      choice(TETHER_OPTION(log, format), {"text", "json"}, "Log lines as text, or one JSON object per line (time, level, logger, msg, session_id when the line is about a session)."),
   };
   return table;
 }

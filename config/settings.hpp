@@ -94,6 +94,7 @@ struct settings {
   } cluster;
   struct {
     std::string level = "info";          // trace | debug | info | warn | error | off
+    std::string format = "text";         // text | json (one object per line)
   } log;
 };
 
