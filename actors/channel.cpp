@@ -283,16 +283,18 @@ caf::result<subscribe_result> on_subscribe(channel_self self, channel_subscriber
         s.user_id = m.user_id;
         s.session = m.session;
         s.out = m.out;
-        s.gen = st.next_gen++;
         if (!m.quiet) s.out->send(codec::encode(codec::subscribed{st.what.wire_name(), m.ref}));
         if (st.what.has_history() && m.since_id) {
           s.last_id = *m.since_id;
+          s.gen = st.next_gen++;
           replay(self, m.session_id, s.gen);
-        } else {
-          // Live from here (a re-subscribe without since_id keeps its place).
-          if (fresh) s.last_id = st.latest_id;
+        } else if (fresh) {
+          s.last_id = st.latest_id;
+          s.gen = st.next_gen++;
           s.state = sub_state::live;
         }
+        // A re-subscribe without since_id changes nothing: a replay or a lag under way goes on
+        // (a client re-subscribing right after a resume must not cut the resume's replay short).
         rp.deliver(subscribe_result{true, me, st.what.has_history() ? s.last_id : -1});
       },
       [self, rp, me]() mutable {

@@ -105,6 +105,36 @@ TEST_F(Channels, ADroppedSubscriberMissesNothingAcrossAResumeAndGivesNoReceiptMe
   EXPECT_EQ(str(back.link->frames.front().at("type")), "connected");
 }
 
+// A client that re-subscribes (without since_id) as soon as it has resumed must not cut short the
+// replay of what it missed (caught by the JS client's test in CI).
+TEST_F(Channels, AReSubscribeRightAfterAResumeKeepsTheReplay) {
+  auto a = open_session("alice"), b = open_session("bob");
+  subscribe(b, "notifications");
+  subscribe(b, "messages/" + dm);
+  auto token = b.resume_token();
+  drop(b);
+  tell_say(a, "missed");
+  run();
+  notify_batch batch;
+  stored_notification n;
+  n.user_id = "bob";
+  n.stream = "notifications";
+  n.payload = R"({"type":"notification","kind":"custom","data":1})";
+  batch.notes.notes.push_back(n);
+  ASSERT_TRUE(ask<notify_result>(deps().channels, notify_atom::value, batch));
+  // The resume; the client re-subscribes as soon as it reads `connected`, while the channels'
+  // replays (asked right after `connected`) are still reading.
+  auto back = spawn_with(start_for("bob", token), false);
+  for (int i = 0; i < 1000 && back.link->count("connected") == 0; ++i) sched->try_run_once();
+  ASSERT_EQ(back.link->count("connected"), 1u);
+  tell_json(back, R"({"type":"subscribe","channel":"notifications"})");
+  tell_json(back, R"({"type":"subscribe","channel":"messages/dm:alice:bob"})");
+  run();
+  ASSERT_TRUE(back.connected().at("resumed").as_bool());
+  EXPECT_EQ(back.link->count("notification"), 1u) << back.link->dump();
+  EXPECT_EQ(ids_seen(back), one_to(1));
+}
+
 TEST_F(Channels, PresenceCountsUsersNotTabsAndIgnoresResumes) {
   s.session.resume_window_ms = 1000;
   auto watcher = open_session("carol");
