@@ -146,12 +146,14 @@ void become_lagging(channel_self self, const std::string& session_id, subscripti
     self->send(self->state.deps.storage, sub_mark_atom::value, session_id, self->state.what.wire_name(), s.last_id);
 }
 
-// Sends `f` (item `id`; 0 for items without ids) to every live subscriber; the users reached.
+// Sends `f` (item `id`; 0 for items without ids) to every live subscriber but the sessions of
+// `except_user`; the users reached.
 std::unordered_set<std::string> deliver_live(channel_self self, const frame& f, std::int64_t id,
-                                             delivery d = delivery::must) {
+                                             delivery d = delivery::must, const std::string& except_user = {}) {
   std::unordered_set<std::string> reached;
   for (auto& [sid, s] : self->state.subs) {
     if (s.state != sub_state::live || (id > 0 && id <= s.last_id)) continue;
+    if (!except_user.empty() && s.user_id == except_user) continue;
     switch (s.out->send(f, d)) {
       case send_result::queued:
         reached.insert(s.user_id);
@@ -357,10 +359,10 @@ void on_post(channel_self self, const chat_post& p) {
               s.latest_id = std::max(s.latest_id, r.message.message_id);
               auto reached = deliver_live(self, f, r.message.message_id);
               auto sub = s.subs.find(from.session_id);
-              bool sender_has_it = sub != s.subs.end() && sub->second.state != sub_state::lagging &&
-                                   sub->second.last_id >= r.message.message_id;
-              bool sender_replaying = sub != s.subs.end() && sub->second.state == sub_state::replaying;
-              if (!sender_has_it && !sender_replaying) from.out->send(f);
+              // The sending session always gets its own: live just now, or from the replay it is in.
+              bool covered = sub != s.subs.end() && (sub->second.state == sub_state::replaying ||
+                                                      sub->second.last_id >= r.message.message_id);
+              if (!covered) from.out->send(f);
               // Receipts: live delivery only, once per recipient user.
               reached.erase(from.user_id);
               for (const auto& user : reached) {
@@ -420,9 +422,8 @@ void on_typing(channel_self self, const chat_typing& t) {
     seen = typing_seen{t.is_typing, now};
     if (!t.is_typing) st.typing.erase(t.from.user_id);
     // Droppable: the next typing supersedes it; a slow reader loses these first (§8).
-    auto f = codec::encode(codec::typing_event{st.what.chat_id, t.from.user_id, t.is_typing});
-    for (auto& [sid, s] : st.subs)
-      if (s.user_id != t.from.user_id && s.state == sub_state::live) s.out->send(f, delivery::droppable);
+    deliver_live(self, codec::encode(codec::typing_event{st.what.chat_id, t.from.user_id, t.is_typing}), 0,
+                 delivery::droppable, t.from.user_id);
   });
   maybe_vacate(self);
 }

@@ -105,6 +105,15 @@ std::string chat_of(session_self self, const std::string& chat_id, const boost::
 
 std::string chat_key(const std::string& chat) { return "messages/" + chat; }
 
+// Out of one channel: its actor is no longer watched, and whoever serves it is told.
+void leave_channel(session_self self, const std::string& channel, const subscription_entry& e, unsubscribe_request r) {
+  if (e.channel) self->demonitor(e.channel);
+  if (channel == online_channel)
+    self->send(self->state.deps.presence, unsubscribe_atom::value, std::move(r));
+  else
+    self->send(self->state.deps.channels, unsubscribe_atom::value, e.key, std::move(r));
+}
+
 }  // namespace
 
 void on_message(session_self self, const codec::subscribe_msg& m) {
@@ -123,15 +132,9 @@ void on_message(session_self self, const codec::unsubscribe_msg& m) {
     send_error(self, err::not_found, "not subscribed to " + m.channel, m.ref);
     return;
   }
-  auto key = it->second.key;
-  if (it->second.channel) self->demonitor(it->second.channel);
+  leave_channel(self, m.channel, it->second, unsubscribe_request{st.session_id, true, st.out, m.ref, m.channel});
   st.channels.subscribed.erase(it);
   self->send(st.deps.storage, unsub_atom::value, st.session_id, m.channel);
-  unsubscribe_request r{st.session_id, true, st.out, m.ref, m.channel};
-  if (m.channel == online_channel)
-    self->send(st.deps.presence, unsubscribe_atom::value, std::move(r));
-  else
-    self->send(st.deps.channels, unsubscribe_atom::value, key, std::move(r));
 }
 
 void on_message(session_self self, const codec::chat_message_msg& m) {
@@ -202,14 +205,8 @@ void catch_up_channels(session_self self) {
 
 void leave_all_channels(session_self self) {
   auto& st = self->state;
-  for (auto& [channel, e] : st.channels.subscribed) {
-    if (e.channel) self->demonitor(e.channel);
-    unsubscribe_request r{st.session_id, false, nullptr, nullptr, channel};
-    if (channel == online_channel)
-      self->send(st.deps.presence, unsubscribe_atom::value, std::move(r));
-    else
-      self->send(st.deps.channels, unsubscribe_atom::value, e.key, std::move(r));
-  }
+  for (auto& [channel, e] : st.channels.subscribed)
+    leave_channel(self, channel, e, unsubscribe_request{st.session_id, false, nullptr, nullptr, channel});
   st.channels.subscribed.clear();
 }
 
