@@ -287,7 +287,9 @@ caf::result<subscribe_result> on_subscribe(channel_self self, channel_subscriber
         s.out = m.out;
         if (!m.quiet) s.out->send(codec::encode(codec::subscribed{st.what.wire_name(), m.ref}));
         if (st.what.has_history() && m.since_id) {
-          s.last_id = *m.since_id;
+          // Nothing after the latest id exists: a since_id past it (a client that kept ids across a
+          // reset database) must not make live delivery skip the next messages.
+          s.last_id = std::min(*m.since_id, st.latest_id);
           s.gen = st.next_gen++;
           replay(self, m.session_id, s.gen);
         } else if (fresh) {
@@ -419,8 +421,7 @@ void on_typing(channel_self self, const chat_typing& t) {
     auto now = unix_ms();
     auto& seen = st.typing[t.from.user_id];
     if (seen.at_ms > 0 && seen.is_typing == t.is_typing && now - seen.at_ms < typing_repeat_ms) return;
-    seen = typing_seen{t.is_typing, now};
-    if (!t.is_typing) st.typing.erase(t.from.user_id);
+    seen = typing_seen{t.is_typing, now};  // kept for stops too (one entry per member who typed)
     // Droppable: the next typing supersedes it; a slow reader loses these first (§8).
     deliver_live(self, codec::encode(codec::typing_event{st.what.chat_id, t.from.user_id, t.is_typing}), 0,
                  delivery::droppable, t.from.user_id);

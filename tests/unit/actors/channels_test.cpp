@@ -185,6 +185,17 @@ TEST_F(Channels, TypingIsDroppedForASlowReaderAndMessagesAreNot) {
   EXPECT_EQ(b.link->count("typing"), 1u);
 }
 
+// A since_id past anything stored replays nothing and skips nothing that comes next.
+TEST_F(Channels, ASinceIdPastTheLatestDoesNotHideNewMessages) {
+  auto a = open_session("alice"), b = open_session("bob");
+  tell_say(a, "one");
+  run();
+  subscribe(b, "messages/" + dm, 1000);
+  tell_say(a, "two");
+  run();
+  EXPECT_EQ(ids_seen(b), (std::vector<std::int64_t>{2}));
+}
+
 // The storage actor groups a burst into few transactions (the durability rule stays: each
 // new_message follows its commit).
 TEST_F(Channels, ABurstOfAThousandMessagesIsNotAThousandCommits) {
